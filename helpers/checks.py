@@ -1,0 +1,266 @@
+"""Checks for the notebooks: compare a named quantity with its reference, explain a failure.
+
+Every check prints one short line to stdout when it passes and raises ``AssertionError`` when it
+fails. The message names the quantity, shows what was expected and what was received and, when the
+received value matches a mistake that the test anticipated, names that mistake in one sentence.
+
+Received values are converted to plain ``float`` / ``numpy.ndarray`` of float64 before any
+comparison, so an object with a rigged ``__eq__`` cannot pass. Nothing here writes to stderr:
+nbgrader gives a test cell zero points for any stderr output.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+__all__ = [
+    "as_array",
+    "check_close",
+    "check_finite",
+    "check_in_range",
+    "check_raises",
+    "check_scalar",
+    "check_shape",
+    "check_unchanged",
+    "copy_inputs",
+]
+
+# References held by this module, so that rebinding the numpy names later does not change a check.
+_np_array = np.array
+_np_isclose = np.isclose
+_np_isfinite = np.isfinite
+_np_errstate = np.errstate
+_ndarray = np.ndarray
+_float64 = np.float64
+_print = print
+
+PASS_MARK = "\u2714"  # heavy check mark
+
+
+def _fmt(value: np.ndarray) -> str:
+    if value.ndim == 0:
+        return repr(float(value))
+    text = np.array2string(value, precision=8, threshold=40, edgeitems=3, max_line_width=90)
+    return text.replace("\n", "\n            ")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real | np.number) and not isinstance(value, np.bool_)
+
+
+def as_array(name: str, value) -> np.ndarray:
+    """Convert a student's value to a float64 array, refusing anything that is not numeric.
+
+    Accepts Python numbers, NumPy scalars, ndarrays and (nested) lists or tuples of those.
+    Any other object (a custom class, a string, ``None``) fails with a message naming ``name``.
+    """
+    if isinstance(value, bool | np.bool_):
+        raise AssertionError(f"{name} should be a number, got a boolean ({value!r}).")
+    if _is_number(value):
+        return _np_array(float(value), dtype=_float64)
+    if isinstance(value, _ndarray):
+        if value.dtype.kind not in "biuf":
+            raise AssertionError(f"{name} should hold real numbers, got an array of dtype {value.dtype}.")
+        # Copy the raw buffer into a plain ndarray: subclasses and their hooks play no part.
+        return _np_array(_ndarray.view(value, _ndarray), dtype=_float64, copy=True)
+    if isinstance(value, list | tuple):
+        items = [as_array(f"{name}[{i}]", item) for i, item in enumerate(value)]
+        try:
+            return _np_array(items, dtype=_float64)
+        except ValueError as err:
+            raise AssertionError(f"{name} is a ragged sequence and cannot be read as an array.") from err
+    raise AssertionError(
+        f"{name} should be a number or a numpy array, got an object of type {type(value).__name__}."
+    )
+
+
+def _close(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> bool:
+    if got.shape != expected.shape:
+        return False
+    with _np_errstate(all="ignore"):
+        return bool(_np_isclose(got, expected, rtol=rtol, atol=atol, equal_nan=False).all())
+
+
+def _generic_mistakes(expected: np.ndarray) -> dict[str, np.ndarray]:
+    """Mistakes worth naming for any quantity: a sign, a factor of two, a transpose."""
+    found = {}
+    if expected.any():
+        found["it has the opposite sign: check the order of a subtraction."] = -expected
+        found["it is half the expected value: a factor of 2 is missing."] = expected / 2
+        found["it is twice the expected value: a factor of 1/2 is missing."] = expected * 2
+    if expected.ndim == 2 and expected.shape[0] != expected.shape[1]:
+        found["it is the transpose of the expected array: check the order of a matrix product."] = (
+            expected.T
+        )
+    return found
+
+
+def _diagnose(got, expected, rtol, atol, mistakes: Mapping | None) -> str | None:
+    candidates = dict(mistakes or {})
+    for sentence, wrong in _generic_mistakes(expected).items():
+        candidates.setdefault(sentence, wrong)
+    for sentence, wrong in candidates.items():
+        wrong_value = wrong(expected) if callable(wrong) else wrong
+        wrong_arr = _np_array(wrong_value, dtype=_float64)
+        if _close(expected, wrong_arr, rtol, atol):
+            continue  # indistinguishable from the right answer, so it explains nothing
+        if _close(got, wrong_arr, rtol, atol):
+            return sentence
+    return None
+
+
+def _passed(name: str, detail: str) -> None:
+    _print(f"{PASS_MARK} {name}: {detail}")
+
+
+def check_close(
+    name: str,
+    got,
+    expected,
+    *,
+    rtol: float = 1e-7,
+    atol: float = 1e-12,
+    mistakes: Mapping[str, object] | None = None,
+) -> None:
+    """Check that ``got`` equals ``expected`` elementwise to ``rtol``/``atol``, shapes included.
+
+    ``mistakes`` maps a one-sentence explanation to the value that mistake would produce (or a
+    function of the expected value returning it); the first one that ``got`` matches is reported.
+    Opposite sign, half, double and transpose are always recognised.
+    """
+    got_arr = as_array(name, got)
+    exp_arr = as_array(f"expected {name}", expected)
+    if got_arr.shape != exp_arr.shape:
+        _fail_shape(name, got_arr.shape, exp_arr.shape)
+    if not _np_isfinite(got_arr).all():
+        raise AssertionError(
+            f"{name} contains nan or inf.\n  expected: {_fmt(exp_arr)}\n  got:      {_fmt(got_arr)}"
+        )
+    if _close(got_arr, exp_arr, rtol, atol):
+        what = "matches the reference" if got_arr.ndim == 0 else f"shape {got_arr.shape}, matches"
+        _passed(name, what)
+        return
+    lines = [
+        f"{name} is not what was expected (tolerance rtol={rtol:g}, atol={atol:g}).",
+        f"  expected: {_fmt(exp_arr)}",
+        f"  got:      {_fmt(got_arr)}",
+    ]
+    if got_arr.ndim > 0:
+        with _np_errstate(all="ignore"):
+            diff = abs(got_arr - exp_arr)
+        worst = np.unravel_index(int(diff.argmax()), diff.shape)
+        lines.append(f"  largest difference {diff[worst]:.3g} at index {tuple(int(i) for i in worst)}")
+    hint = _diagnose(got_arr, exp_arr, rtol, atol, mistakes)
+    if hint:
+        lines.append(f"  likely mistake: {hint}")
+    raise AssertionError("\n".join(lines))
+
+
+def _fail_shape(name: str, got_shape: tuple, expected_shape: tuple) -> None:
+    message = f"{name} has shape {got_shape}, expected {expected_shape}."
+    if tuple(reversed(got_shape)) == tuple(expected_shape) and len(got_shape) == 2:
+        message += " It looks transposed: check the order of a matrix product or a missing .T."
+    elif int(np.prod(got_shape)) == int(np.prod(expected_shape)):
+        message += " Same number of entries: check keepdims, a reshape or which axis you summed."
+    raise AssertionError(message)
+
+
+def check_shape(name: str, got, expected_shape: tuple) -> None:
+    """Check that ``got`` is an array (or number) of shape ``expected_shape``."""
+    got_arr = as_array(name, got)
+    if got_arr.shape != tuple(expected_shape):
+        _fail_shape(name, got_arr.shape, tuple(expected_shape))
+    _passed(name, f"shape {got_arr.shape}")
+
+
+def check_scalar(
+    name: str,
+    got,
+    expected=None,
+    *,
+    rtol: float = 1e-7,
+    atol: float = 1e-12,
+    mistakes: Mapping[str, object] | None = None,
+) -> None:
+    """Check that ``got`` is a single real number (not an array), finite, and close to ``expected``."""
+    if isinstance(got, _ndarray) or not _is_number(got) or isinstance(got, bool):
+        kind = f"an array of shape {got.shape}" if isinstance(got, _ndarray) else type(got).__name__
+        raise AssertionError(
+            f"{name} should be a single number (float), got {kind}. "
+            "Convert with float(...) if you computed it as an array."
+        )
+    if expected is None:
+        check_finite(name, got)
+    else:
+        check_close(name, got, expected, rtol=rtol, atol=atol, mistakes=mistakes)
+
+
+def check_finite(name: str, got) -> None:
+    """Check that every entry of ``got`` is finite (no nan, no inf)."""
+    got_arr = as_array(name, got)
+    bad = ~_np_isfinite(got_arr)
+    if bad.any():
+        raise AssertionError(
+            f"{name} has {int(bad.sum())} entries that are nan or inf out of {got_arr.size}: "
+            "look for a log of 0, a division by 0 or an overflowing exp."
+        )
+    _passed(name, "finite")
+
+
+def check_in_range(name: str, got, low, high) -> None:
+    """Check that every entry of ``got`` lies in ``[low, high]`` (bounds broadcast against it)."""
+    got_arr = as_array(name, got)
+    low_arr, high_arr = as_array("low", low), as_array("high", high)
+    with _np_errstate(all="ignore"):
+        inside = (got_arr >= low_arr - 1e-12) & (got_arr <= high_arr + 1e-12)
+    if not inside.all():
+        raise AssertionError(
+            f"{name} has {int((~inside).sum())} entries outside the allowed range.\n"
+            f"  low:  {_fmt(np.broadcast_to(low_arr, got_arr.shape))}\n"
+            f"  high: {_fmt(np.broadcast_to(high_arr, got_arr.shape))}\n"
+            f"  got:  {_fmt(got_arr)}"
+        )
+    _passed(name, "within the allowed range")
+
+
+def copy_inputs(*arrays):
+    """Deep copies of ``arrays``, to hand to ``check_unchanged`` after calling a function."""
+    return tuple(_np_array(a, copy=True) if isinstance(a, _ndarray) else a for a in arrays)
+
+
+def check_unchanged(name: str, before, after) -> None:
+    """Check that an input array was not modified in place (``before`` is a copy made earlier)."""
+    before_arr, after_arr = as_array(name, before), as_array(name, after)
+    same = before_arr.shape == after_arr.shape and bool(
+        ((before_arr == after_arr) | (np.isnan(before_arr) & np.isnan(after_arr))).all()
+    )
+    if not same:
+        raise AssertionError(
+            f"your function modified its input {name} in place. Work on a copy "
+            "(x = x.copy(), or x + h instead of x += h) and leave the caller's array as it was."
+        )
+    _passed(name, "left unchanged")
+
+
+def check_raises(
+    name: str, exception: type[BaseException], func: Callable, *args, match: str = "", **kwargs
+) -> None:
+    """Check that ``func(*args, **kwargs)`` raises ``exception`` whose message contains ``match``."""
+    try:
+        func(*args, **kwargs)
+    except exception as err:
+        if match and match not in str(err):
+            raise AssertionError(
+                f"{name}: raised {exception.__name__} as it should, but its message "
+                f"{str(err)!r} does not mention {match!r}."
+            ) from None
+        _passed(name, f"raises {exception.__name__}")
+        return
+    except Exception as err:  # noqa: BLE001 - any other exception is the student's to see
+        raise AssertionError(
+            f"{name}: expected {exception.__name__}, got {type(err).__name__}: {err}"
+        ) from None
+    raise AssertionError(f"{name}: expected {exception.__name__}, but nothing was raised.")

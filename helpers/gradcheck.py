@@ -1,0 +1,76 @@
+"""Numerical gradients for checking backward passes (used from topic 02 on).
+
+Topic 01 asks students to write their own centred-difference gradient; later topics use this one
+so that a test of a backward pass never depends on the student's earlier exercises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+__all__ = ["numeric_grad", "relative_error", "check_gradient", "step_size_errors"]
+
+
+def numeric_grad(f: Callable[[np.ndarray], float], x, h: float = 1e-5) -> np.ndarray:
+    """Centred-difference estimate of the gradient of a scalar function ``f`` at ``x``.
+
+    x: array of any shape (copied, never modified); returns an array of float64 of x's shape.
+    Costs 2 * x.size evaluations of ``f``; the error is O(h**2) plus round-off of order eps/h.
+    """
+    point = np.array(x, dtype=np.float64, copy=True)
+    coords = point.reshape(-1)  # a view: writing coords moves the point f sees
+    slopes = np.zeros(coords.size)
+    for k in range(coords.size):
+        centre = coords[k]
+        coords[k] = centre + h
+        above = float(f(point))
+        coords[k] = centre - h
+        below = float(f(point))
+        coords[k] = centre
+        slopes[k] = (above - below) / (2.0 * h)
+    return slopes.reshape(point.shape)
+
+
+def relative_error(a, b) -> float:
+    """``||a - b|| / (||a|| + ||b||)``, 0.0 when both are zero; a and b of the same shape."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"relative_error needs equal shapes, got {a.shape} and {b.shape}")
+    scale = np.linalg.norm(a) + np.linalg.norm(b)
+    return 0.0 if scale == 0 else float(np.linalg.norm(a - b) / scale)
+
+
+def check_gradient(name: str, analytic, f: Callable, x, tol: float = 1e-7, h: float = 1e-5) -> float:
+    """Check an analytic gradient against ``numeric_grad(f, x)``: relative error below ``tol``.
+
+    Prints one line and returns the relative error when it passes; raises AssertionError naming
+    ``name`` with both gradients when it does not.
+    """
+    from helpers.checks import as_array
+
+    got = as_array(name, analytic)
+    numeric = numeric_grad(f, x, h)
+    if got.shape != numeric.shape:
+        raise AssertionError(f"{name} has shape {got.shape}, the parameter has {numeric.shape}.")
+    err = relative_error(got, numeric)
+    if not err < tol:
+        raise AssertionError(
+            f"{name} disagrees with the numerical gradient: relative error {err:.2e} "
+            f"(must be < {tol:g}).\n  numerical: {np.array2string(numeric, precision=6, threshold=20)}"
+            f"\n  yours:     {np.array2string(got, precision=6, threshold=20)}"
+        )
+    print(f"\u2714 {name}: agrees with the numerical gradient (relative error {err:.1e})")
+    return err
+
+
+def step_size_errors(grad_fn: Callable, f: Callable, exact, x, hs) -> np.ndarray:
+    """Relative error of ``grad_fn(f, x, h)`` against ``exact`` for every step ``h`` in ``hs``.
+
+    grad_fn: a finite-difference gradient with the signature of the topic-01 exercise,
+    ``grad_fn(f, x, h) -> array shaped like x``. Returns an array of len(hs) errors.
+    """
+    exact = np.asarray(exact, dtype=np.float64)
+    return np.array([relative_error(grad_fn(f, x, float(h)), exact) for h in hs])
