@@ -1,0 +1,1 @@
+"""Instructor tooling: the `course` command over nbgrader (build, autograde, feedback, export)."""

@@ -1,0 +1,133 @@
+"""The ``course`` command: build the editions, grade a class, give feedback, export grades."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from grader.course import Course, CourseError, find_root
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="course",
+        description="Instructor tooling for the course, on top of nbgrader.",
+    )
+    parser.add_argument("--root", type=Path, default=None,
+                        help="course folder (default: the nearest one at or above the current folder)")
+    parser.add_argument("--verbose", action="store_true", help="show nbgrader's log")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("build", help="generate release/ and notebooks/ from source/")
+    p.add_argument("--check", action="store_true",
+                   help="change nothing; exit 1 naming the files that a build would change")
+    p.add_argument("--no-execute", action="store_true",
+                   help="do not execute the self-study notebooks (faster; no outputs)")
+
+    p = sub.add_parser("autograde", help="autograde submitted/<student>/ASSIGNMENT for every student")
+    p.add_argument("assignment")
+    p.add_argument("--student", action="append", default=None,
+                   help="grade only this student (repeatable)")
+
+    p = sub.add_parser("feedback", help="write HTML feedback for every autograded submission")
+    p.add_argument("assignment")
+
+    p = sub.add_parser("export", help="export all grades to CSV")
+    p.add_argument("--output", type=Path, default=Path("grades.csv"),
+                   help="CSV file to write (default: grades.csv in the current folder)")
+
+    p = sub.add_parser("summary", help="per-exercise results of a class, hardest first")
+    p.add_argument("assignment")
+    return parser
+
+
+def _cmd_build(course: Course, args) -> int:
+    from grader.build import build, stale_files
+
+    if args.check:
+        stale = stale_files(course)
+        if stale:
+            print("out of date with source/ (run `course build`):")
+            for rel in stale:
+                print(f"  {rel}")
+            return 1
+        print("release/, notebooks/ and index.ipynb are up to date with source/")
+        return 0
+    build(course, run=not args.no_execute, log=lambda msg: print(f"building {msg}"))
+    return 0
+
+
+def _cmd_autograde(course: Course, args) -> int:
+    from grader.grading import autograde
+
+    outcomes = autograde(course, args.assignment, args.student, progress=sys.stderr.isatty())
+    width = max(len(o.student) for o in outcomes)
+    for o in outcomes:
+        status = "graded" if o.graded else f"NOT GRADED: {o.problem}"
+        print(f"{o.student:<{width}}  {o.score:6.2f} / {o.max_score:<6.2f}  {status}")
+    failed = [o.student for o in outcomes if not o.graded]
+    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} submissions graded")
+    return 1 if failed else 0
+
+
+def _cmd_feedback(course: Course, args) -> int:
+    from grader.grading import feedback
+
+    files = feedback(course, args.assignment)
+    print(f"{len(files)} feedback files under {course.root / 'feedback'}")
+    return 0
+
+
+def _cmd_export(course: Course, args) -> int:
+    from grader.grading import export
+
+    print(f"grades written to {export(course, args.output)}")
+    return 0
+
+
+def _cmd_summary(course: Course, args) -> int:
+    from grader.grading import summary
+
+    rows = summary(course, args.assignment)
+    print(f"{'test cell':<32} {'mean':>7} {'max':>5} {'full':>5} {'zero':>5}")
+    for r in rows:
+        print(f"{r.notebook + ':' + r.grade_id:<32} {r.mean:7.2f} {r.max_score:5.1f} "
+              f"{r.full:5d} {r.zero:5d}   (of {r.count})")
+    return 0
+
+
+COMMANDS = {
+    "build": _cmd_build,
+    "autograde": _cmd_autograde,
+    "feedback": _cmd_feedback,
+    "export": _cmd_export,
+    "summary": _cmd_summary,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        root = args.root if args.root is not None else find_root()
+        level = logging.INFO if args.verbose else logging.ERROR
+        course = Course(root, log_level=level)
+        return COMMANDS[args.command](course, args)
+    except CourseError as err:
+        print(f"course: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("course: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - one line for the user; --debug for the traceback
+        if args.debug:
+            raise
+        print(f"course: internal error: {type(err).__name__}: {err} (rerun with --debug)",
+              file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Shared fixtures: the repository root, the course's notebooks and a runner for `course`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE_NOTEBOOKS = sorted((ROOT / "source").glob("*/*.ipynb"))
+RELEASE_NOTEBOOKS = sorted((ROOT / "release").glob("*/*.ipynb"))
+SELF_STUDY_NOTEBOOKS = sorted((ROOT / "notebooks").glob("*/*.ipynb"))
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def nb_id(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
+def read_nb(path: Path):
+    return nbformat.read(str(path), as_version=4)
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def run_course(*args: str, cwd: Path | None = None, check: bool = False):
+    """Run the installed `course` command; returns the CompletedProcess (text mode)."""
+    exe = shutil.which("course", path=str(Path(sys.executable).parent)) or "course"
+    proc = subprocess.run(
+        [exe, *args], cwd=cwd or ROOT, capture_output=True, text=True, timeout=900,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"course {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def copy_course(dest: Path, with_editions: bool = True) -> Path:
+    """A copy of the course (config, source/ and optionally release/, notebooks/) at ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / "nbgrader_config.py", dest / "nbgrader_config.py")
+    names = ["source", "release", "notebooks"] if with_editions else ["source"]
+    for name in names:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, dest / name,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    if with_editions and (ROOT / "index.ipynb").is_file():
+        shutil.copy2(ROOT / "index.ipynb", dest / "index.ipynb")
+    return dest
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
