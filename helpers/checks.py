@@ -11,6 +11,7 @@ nbgrader gives a test cell zero points for any stderr output.
 
 from __future__ import annotations
 
+import copy
 import numbers
 from collections.abc import Callable, Mapping
 
@@ -32,6 +33,7 @@ __all__ = [
 _np_array = np.array
 _np_isclose = np.isclose
 _np_isfinite = np.isfinite
+_np_isnan = np.isnan
 _np_errstate = np.errstate
 _ndarray = np.ndarray
 _float64 = np.float64
@@ -48,7 +50,27 @@ def _fmt(value: np.ndarray) -> str:
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, numbers.Real | np.number) and not isinstance(value, np.bool_)
+    # type(value), not isinstance: an object whose ``__class__`` property lies is not a number.
+    # Complex NumPy scalars are np.number but not real, so they are not numbers here.
+    cls = type(value)
+    return issubclass(cls, numbers.Real | np.integer | np.floating) and not issubclass(
+        cls, bool | np.bool_
+    )
+
+
+def _real_value(name: str, value) -> float:
+    """The number ``value`` holds, read without calling hooks a subclass may override."""
+    cls = type(value)
+    try:
+        if issubclass(cls, float):  # float and its subclasses, np.float64 included
+            return float.__float__(value)
+        if issubclass(cls, np.generic):  # other NumPy scalars (np.float32, np.int64, ...)
+            return float(np.generic.item(value))
+        if issubclass(cls, int):
+            return int.__float__(value)
+        return float(value)  # another numbers.Real, e.g. fractions.Fraction
+    except OverflowError:
+        raise AssertionError(f"{name} is a number too large to be a float.") from None
 
 
 def as_array(name: str, value) -> np.ndarray:
@@ -57,23 +79,27 @@ def as_array(name: str, value) -> np.ndarray:
     Accepts Python numbers, NumPy scalars, ndarrays and (nested) lists or tuples of those.
     Any other object (a custom class, a string, ``None``) fails with a message naming ``name``.
     """
-    if isinstance(value, bool | np.bool_):
+    cls = type(value)  # not value.__class__, which an object can fake
+    if issubclass(cls, bool | np.bool_):
         raise AssertionError(f"{name} should be a number, got a boolean ({value!r}).")
     if _is_number(value):
-        return _np_array(float(value), dtype=_float64)
-    if isinstance(value, _ndarray):
-        if value.dtype.kind not in "biuf":
-            raise AssertionError(f"{name} should hold real numbers, got an array of dtype {value.dtype}.")
-        # Copy the raw buffer into a plain ndarray: subclasses and their hooks play no part.
-        return _np_array(_ndarray.view(value, _ndarray), dtype=_float64, copy=True)
-    if isinstance(value, list | tuple):
+        return _np_array(_real_value(name, value), dtype=_float64)
+    if issubclass(cls, _ndarray):
+        # Read the real dtype and buffer: subclasses, their properties and hooks play no part.
+        plain = _ndarray.view(value, _ndarray)
+        if plain.dtype.kind not in "biuf":
+            raise AssertionError(
+                f"{name} should hold real numbers, got an array of dtype {plain.dtype}."
+            )
+        return _np_array(plain, dtype=_float64, copy=True)
+    if issubclass(cls, list | tuple):
         items = [as_array(f"{name}[{i}]", item) for i, item in enumerate(value)]
         try:
             return _np_array(items, dtype=_float64)
         except ValueError as err:
             raise AssertionError(f"{name} is a ragged sequence and cannot be read as an array.") from err
     raise AssertionError(
-        f"{name} should be a number or a numpy array, got an object of type {type(value).__name__}."
+        f"{name} should be a number or a numpy array, got an object of type {cls.__name__}."
     )
 
 
@@ -89,9 +115,12 @@ def _generic_mistakes(expected: np.ndarray) -> dict[str, np.ndarray]:
     found = {}
     if expected.any():
         found["it has the opposite sign: check the order of a subtraction."] = -expected
-        found["it is half the expected value: a factor of 2 is missing."] = expected / 2
-        found["it is twice the expected value: a factor of 1/2 is missing."] = expected * 2
-    if expected.ndim == 2 and expected.shape[0] != expected.shape[1]:
+        with _np_errstate(all="ignore"):  # 2 * 1e308 overflows: no warning on stderr
+            found["it is half the expected value: a factor of 2 is missing."] = expected / 2
+            found["it is twice the expected value: a factor of 1/2 is missing."] = expected * 2
+    # Only a square matrix can be transposed without changing shape; a transposed non-square
+    # answer never gets here, the shape check already calls it transposed.
+    if expected.ndim == 2 and expected.shape[0] == expected.shape[1]:
         found["it is the transpose of the expected array: check the order of a matrix product."] = (
             expected.T
         )
@@ -103,8 +132,9 @@ def _diagnose(got, expected, rtol, atol, mistakes: Mapping | None) -> str | None
     for sentence, wrong in _generic_mistakes(expected).items():
         candidates.setdefault(sentence, wrong)
     for sentence, wrong in candidates.items():
-        wrong_value = wrong(expected) if callable(wrong) else wrong
-        wrong_arr = _np_array(wrong_value, dtype=_float64)
+        with _np_errstate(all="ignore"):
+            wrong_value = wrong(expected) if callable(wrong) else wrong
+            wrong_arr = _np_array(wrong_value, dtype=_float64)
         if _close(expected, wrong_arr, rtol, atol):
             continue  # indistinguishable from the right answer, so it explains nothing
         if _close(got, wrong_arr, rtol, atol):
@@ -186,8 +216,13 @@ def check_scalar(
     mistakes: Mapping[str, object] | None = None,
 ) -> None:
     """Check that ``got`` is a single real number (not an array), finite, and close to ``expected``."""
-    if isinstance(got, _ndarray) or not _is_number(got) or isinstance(got, bool):
-        kind = f"an array of shape {got.shape}" if isinstance(got, _ndarray) else type(got).__name__
+    is_array = issubclass(type(got), _ndarray)
+    if is_array or not _is_number(got):
+        kind = (
+            f"an array of shape {_ndarray.view(got, _ndarray).shape}"
+            if is_array
+            else type(got).__name__
+        )
         raise AssertionError(
             f"{name} should be a single number (float), got {kind}. "
             "Convert with float(...) if you computed it as an array."
@@ -228,14 +263,18 @@ def check_in_range(name: str, got, low, high) -> None:
 
 def copy_inputs(*arrays):
     """Deep copies of ``arrays``, to hand to ``check_unchanged`` after calling a function."""
-    return tuple(_np_array(a, copy=True) if isinstance(a, _ndarray) else a for a in arrays)
+    # Lists (and anything else) are deep-copied too: returning the caller's own list would make
+    # check_unchanged compare the list with itself and miss an in-place change.
+    return tuple(
+        _np_array(a, copy=True) if isinstance(a, _ndarray) else copy.deepcopy(a) for a in arrays
+    )
 
 
 def check_unchanged(name: str, before, after) -> None:
     """Check that an input array was not modified in place (``before`` is a copy made earlier)."""
     before_arr, after_arr = as_array(name, before), as_array(name, after)
     same = before_arr.shape == after_arr.shape and bool(
-        ((before_arr == after_arr) | (np.isnan(before_arr) & np.isnan(after_arr))).all()
+        ((before_arr == after_arr) | (_np_isnan(before_arr) & _np_isnan(after_arr))).all()
     )
     if not same:
         raise AssertionError(

@@ -1,0 +1,296 @@
+"""Unit tests of helpers.plots and helpers.widgets, run off-screen without a browser.
+
+The backend is set to Agg here (``matplotlib.use("Agg")`` below), so this module does not depend
+on MPLBACKEND or on conftest.py. Nothing here should create a pyplot figure: the helpers draw on
+``matplotlib.figure.Figure`` objects that pyplot does not know about.
+"""
+
+from __future__ import annotations
+
+import struct
+import warnings
+
+import ipywidgets as ipw
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from helpers import gradcheck, plots
+from helpers.widgets import StepSizeExplorer
+
+mpl.use("Agg")
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+EPS = float(np.finfo(float).eps)
+
+
+@pytest.fixture(autouse=True)
+def no_warnings_and_no_pyplot_figures():
+    """Every test: no warning (it would reach a notebook's stderr), no pyplot figure left."""
+    before = plt.get_fignums()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+    assert plt.get_fignums() == before
+
+
+@pytest.fixture
+def restore_rc():
+    with mpl.rc_context():
+        yield
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == PNG_SIGNATURE
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def rc_matches_style() -> bool:
+    for key, value in plots.STYLE.items():
+        current = mpl.rcParams[key]
+        if key == "axes.prop_cycle":
+            if current.by_key()["color"] != list(plots.COLORS):
+                return False
+        elif key == "figure.figsize":
+            if tuple(current) != tuple(value):
+                return False
+        elif current != value:
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------------------------
+# Style.
+# --------------------------------------------------------------------------------------------
+
+
+def test_the_default_style_differs_from_the_course_style(restore_rc):
+    mpl.rcdefaults()
+    assert not rc_matches_style()  # otherwise the tests below would prove nothing
+    assert mpl.rcParams["axes.spines.top"] is True
+
+
+def test_use_course_style_applies_the_style(restore_rc):
+    mpl.rcdefaults()
+    plots.use_course_style()
+    assert rc_matches_style()
+    assert mpl.rcParams["axes.spines.top"] is False
+
+
+def test_use_course_style_is_undone_by_rc_context():
+    before = dict(mpl.rcParams)
+    with mpl.rc_context():
+        mpl.rcdefaults()
+        plots.use_course_style()
+        assert rc_matches_style()
+    assert dict(mpl.rcParams) == before
+
+
+def test_course_style_applies_inside_and_restores_after(restore_rc):
+    mpl.rcdefaults()
+    before = dict(mpl.rcParams)
+    with plots.course_style():
+        assert rc_matches_style()
+    assert dict(mpl.rcParams) == before
+    assert not rc_matches_style()
+
+
+def test_course_style_restores_after_an_exception(restore_rc):
+    mpl.rcdefaults()
+    before = dict(mpl.rcParams)
+    with pytest.raises(RuntimeError), plots.course_style():
+        raise RuntimeError("inside the block")
+    assert dict(mpl.rcParams) == before
+
+
+def test_new_figure_is_styled_and_unknown_to_pyplot(restore_rc):
+    mpl.rcdefaults()
+    fig, ax = plots.new_figure(5.0, 3.0)
+    assert isinstance(fig, Figure) and isinstance(ax, Axes) and ax.figure is fig
+    assert tuple(fig.get_size_inches()) == (5.0, 3.0)
+    assert fig.dpi == plots.STYLE["figure.dpi"]
+    (line,) = ax.plot([0, 1], [1, 2])  # the colour cycle was fixed when the axes were made
+    assert line.get_color() == plots.COLORS[0]
+    assert not ax.spines["top"].get_visible()
+    assert not rc_matches_style()  # the global style is untouched
+
+
+# --------------------------------------------------------------------------------------------
+# figure_png.
+# --------------------------------------------------------------------------------------------
+
+
+def test_figure_png_returns_png_bytes_without_pyplot():
+    fig, ax = plots.new_figure(3.0, 2.0)
+    ax.plot([0, 1, 2], [0, 1, 4])
+    data = plots.figure_png(fig)
+    assert isinstance(data, bytes)
+    width, height = png_size(data)
+    assert 50 < width <= 300 and 50 < height <= 200  # 3 x 2 inches at 100 dpi, bbox tight
+
+
+def test_figure_png_is_reproducible():
+    fig, ax = plots.new_figure(3.0, 2.0)
+    ax.plot([0, 1, 2], [0, 1, 4])
+    assert plots.figure_png(fig) == plots.figure_png(fig)
+
+
+def test_figure_png_of_a_plain_figure():
+    fig = Figure(figsize=(2, 2))
+    fig.add_subplot().plot([1, 2])
+    assert plots.figure_png(fig).startswith(PNG_SIGNATURE)
+
+
+# --------------------------------------------------------------------------------------------
+# step_size_plot.
+# --------------------------------------------------------------------------------------------
+
+HS = np.logspace(-13, -1, 13)
+ERRORS = {"centred": np.logspace(-3, -11, 13), "one-sided": np.linspace(1e-2, 1e-8, 13)}
+
+
+def test_step_size_plot_draws_one_line_per_method_plus_guides():
+    ax = plots.step_size_plot(HS, ERRORS)
+    assert isinstance(ax, Axes)
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    labels = [line.get_label() for line in ax.lines]
+    assert labels[:2] == ["centred", "one-sided"]
+    assert len(ax.lines) == len(ERRORS) + 2  # + round-off and truncation guides
+    assert any("eps/h" in label for label in labels) and any("h²" in label for label in labels)
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), HS)
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), ERRORS["centred"])
+    np.testing.assert_allclose(ax.lines[2].get_ydata(), EPS / HS)  # round-off guide
+    np.testing.assert_allclose(ax.lines[3].get_ydata(), HS**2)  # truncation guide
+    legend_texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend_texts[:2] == ["centred", "one-sided"] and len(legend_texts) == 4
+    assert ax.get_ylim() == pytest.approx((EPS / 10, 10))
+
+
+def test_step_size_plot_marks_h_and_uses_the_given_axes():
+    fig, ax = plots.new_figure()
+    returned = plots.step_size_plot(HS, {"centred": ERRORS["centred"]}, h_mark=1e-5, ax=ax)
+    assert returned is ax
+    assert len(ax.lines) == 1 + 2 + 1  # method, two guides, the vertical mark
+    assert list(ax.lines[-1].get_xdata()) == [1e-5, 1e-5]
+    assert plots.figure_png(fig).startswith(PNG_SIGNATURE)
+
+
+def test_step_size_plot_draws_zero_errors_at_eps():
+    ax = plots.step_size_plot(HS, {"exact": np.zeros(13)})
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), EPS)
+
+
+# --------------------------------------------------------------------------------------------
+# StepSizeExplorer.
+# --------------------------------------------------------------------------------------------
+
+X = np.array([0.3, -1.2, 2.0])
+
+
+def sin_sum(v):
+    return float(np.sum(np.sin(v)))
+
+
+def forward_difference(f, x, h):
+    x = np.asarray(x, dtype=float)
+    grad = np.zeros_like(x)
+    f0 = f(x)
+    for k in range(x.size):
+        moved = x.copy()
+        moved.flat[k] += h
+        grad.flat[k] = (f(moved) - f0) / h
+    return grad
+
+
+METHODS = {"centred": gradcheck.numeric_grad, "one-sided": forward_difference}
+
+
+def make_explorer():
+    return StepSizeExplorer(METHODS, sin_sum, np.cos(X), X, hs=np.logspace(-13, -1, 13))
+
+
+@pytest.fixture
+def explorer():
+    """A fresh explorer, for the tests that move its slider."""
+    return make_explorer()
+
+
+@pytest.fixture(scope="module")
+def shared_explorer():
+    """One explorer for the tests that only read it (each explorer renders a PNG: ~0.2 s)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return make_explorer()
+
+
+def png(image: ipw.Image) -> bytes:
+    return bytes(image.value)  # the widget holds a memoryview
+
+
+def test_explorer_shows_a_png_and_a_readout_for_the_initial_h(explorer):
+    assert explorer.image.format == "png"
+    assert png(explorer.image).startswith(PNG_SIGNATURE)
+    readout = explorer.readout.value
+    assert "h = 1.0e-05" in readout
+    assert "centred" in readout and "one-sided" in readout
+    assert explorer.slider.value == pytest.approx(1e-5)
+
+
+def test_explorer_slider_redraws_without_a_browser(explorer):
+    image, readout = png(explorer.image), explorer.readout.value
+    explorer.slider.value = 1e-9
+    assert png(explorer.image).startswith(PNG_SIGNATURE)
+    assert png(explorer.image) != image
+    assert explorer.readout.value != readout
+    assert "h = 1.0e-09" in explorer.readout.value
+    shown = explorer.errors_at(1e-9)
+    assert f"{shown['centred']:.2e}" in explorer.readout.value
+
+
+def test_explorer_update_returns_the_errors_per_method(explorer):
+    shown = explorer.update(1e-3)
+    assert set(shown) == set(METHODS)
+    for label, fd in METHODS.items():
+        assert shown[label] == gradcheck.relative_error(fd(sin_sum, X, 1e-3), np.cos(X))
+        assert f"{label}: {shown[label]:.2e}" in explorer.readout.value
+    assert shown["centred"] < shown["one-sided"]  # second order beats first order at h = 1e-3
+
+
+def test_explorer_errors_at_matches_relative_error(shared_explorer):
+    explorer = shared_explorer
+    for h in (1e-1, 1e-5, 1e-12):
+        at_h = explorer.errors_at(h)
+        assert set(at_h) == set(METHODS)
+        for label, fd in METHODS.items():
+            assert at_h[label] == gradcheck.relative_error(fd(sin_sum, X, h), np.cos(X))
+
+
+def test_explorer_precomputes_the_curve_for_every_method(shared_explorer):
+    explorer = shared_explorer
+    for label, fd in METHODS.items():
+        curve = explorer.errors[label]
+        assert curve.shape == explorer.hs.shape == (13,)
+        np.testing.assert_array_equal(
+            curve, gradcheck.step_size_errors(fd, sin_sum, np.cos(X), X, explorer.hs)
+        )
+
+
+def test_explorer_default_steps_and_slider_range():
+    single = StepSizeExplorer({"centred": gradcheck.numeric_grad}, sin_sum, np.cos(X), X, h=1e-4)
+    assert single.hs.shape == (49,)
+    assert single.hs[0] == pytest.approx(1e-13) and single.hs[-1] == pytest.approx(1e-1)
+    assert (single.slider.min, single.slider.max, single.slider.base) == (-13, -1, 10)
+    assert "h = 1.0e-04" in single.readout.value
+
+
+def test_explorer_ui_and_notebook_display(shared_explorer):
+    explorer = shared_explorer
+    assert isinstance(explorer.ui, ipw.VBox)
+    assert list(explorer.ui.children) == [explorer.slider, explorer.readout, explorer.image]
+    bundle = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == explorer.ui.model_id
