@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 from nbgrader.preprocessors import ClearHiddenTests
 
 from grader.course import CONFIG_FILE, Course, CourseError
@@ -67,7 +68,12 @@ def _number_cell_ids(nb) -> None:
 
 
 def execute(nb, folder: Path) -> None:
-    """Run ``nb`` in ``folder``; fail with the cell's error if any cell errors."""
+    """Run ``nb`` in ``folder``; raises nbclient's CellExecutionError if a cell fails.
+
+    The kernel's ``language_info`` (which names the exact Python version) is put back as the source
+    had it, so the edition does not change with the machine that built it.
+    """
+    language_info = nb.metadata.get("language_info")
     client = NotebookClient(
         nb,
         timeout=EXECUTION_TIMEOUT,
@@ -83,6 +89,10 @@ def execute(nb, folder: Path) -> None:
                 # No widget state is saved, so a live view would say "model not found".
                 out["data"] = {"text/plain": WIDGET_NOTE}
     nb.metadata.pop("widgets", None)
+    if language_info is None:
+        nb.metadata.pop("language_info", None)
+    else:
+        nb.metadata["language_info"] = language_info
 
 
 def topic_title(nb, fallback: str) -> str:
@@ -154,7 +164,11 @@ def build(course: Course, out_root: Path | None = None, run: bool = True, log=pr
             log(f"notebooks/{assignment}/{path.name}")
             nb = self_study_edition(nbformat.read(str(path), as_version=4))
             if run:
-                execute(nb, target)
+                try:
+                    execute(nb, target)
+                except CellExecutionError as err:
+                    summary = str(err).strip().splitlines()[-1] if str(err).strip() else repr(err)
+                    raise CourseError(f"source/{assignment}/{path.name} failed to run: {summary}") from err
             _write(nb, target / path.name)
     _write(landing_page(course), out_root / INDEX)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -108,8 +109,16 @@ COMMANDS = {
 }
 
 
+def _tools_on_path() -> None:
+    """nbgrader runs `alembic` by name: make this environment's scripts findable without activating."""
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _tools_on_path()
     try:
         root = args.root if args.root is not None else find_root()
         level = logging.INFO if args.verbose else logging.ERROR

@@ -91,7 +91,8 @@ def step_size_plot(
         for label, err in errors.items():
             ax.loglog(hs, np.maximum(np.asarray(err, dtype=float), eps), marker=".", label=label)
         ax.loglog(hs, eps / hs, ls="--", lw=1, color=COLORS[-1], label="round-off ~ eps/h")
-        ax.loglog(hs, hs**2, ls=":", lw=1, color=COLORS[-1], label="truncation ~ h²")
+        ax.loglog(hs, hs, ls="-.", lw=1, color=COLORS[-1], label="truncation ~ h (one-sided)")
+        ax.loglog(hs, hs**2, ls=":", lw=1, color=COLORS[-1], label="truncation ~ h² (centred)")
         if h_mark is not None:
             ax.axvline(h_mark, color=COLORS[3], lw=2, alpha=0.8)
         ax.set_xlabel("step h")

@@ -159,14 +159,15 @@ def test_step_size_plot_draws_one_line_per_method_plus_guides():
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     labels = [line.get_label() for line in ax.lines]
     assert labels[:2] == ["centred", "one-sided"]
-    assert len(ax.lines) == len(ERRORS) + 2  # + round-off and truncation guides
+    assert len(ax.lines) == len(ERRORS) + 3  # + round-off and two truncation guides
     assert any("eps/h" in label for label in labels) and any("h²" in label for label in labels)
     np.testing.assert_allclose(ax.lines[0].get_xdata(), HS)
     np.testing.assert_allclose(ax.lines[0].get_ydata(), ERRORS["centred"])
     np.testing.assert_allclose(ax.lines[2].get_ydata(), EPS / HS)  # round-off guide
-    np.testing.assert_allclose(ax.lines[3].get_ydata(), HS**2)  # truncation guide
+    np.testing.assert_allclose(ax.lines[3].get_ydata(), HS)  # one-sided truncation guide
+    np.testing.assert_allclose(ax.lines[4].get_ydata(), HS**2)  # centred truncation guide
     legend_texts = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend_texts[:2] == ["centred", "one-sided"] and len(legend_texts) == 4
+    assert legend_texts[:2] == ["centred", "one-sided"] and len(legend_texts) == 5
     assert ax.get_ylim() == pytest.approx((EPS / 10, 10))
 
 
@@ -174,7 +175,7 @@ def test_step_size_plot_marks_h_and_uses_the_given_axes():
     fig, ax = plots.new_figure()
     returned = plots.step_size_plot(HS, {"centred": ERRORS["centred"]}, h_mark=1e-5, ax=ax)
     assert returned is ax
-    assert len(ax.lines) == 1 + 2 + 1  # method, two guides, the vertical mark
+    assert len(ax.lines) == 1 + 3 + 1  # method, three guides, the vertical mark
     assert list(ax.lines[-1].get_xdata()) == [1e-5, 1e-5]
     assert plots.figure_png(fig).startswith(PNG_SIGNATURE)
 
