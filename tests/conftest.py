@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +30,18 @@ def read_nb(path: Path):
 
 def nbgrader_meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def forward_difference(f, x, h):
+    """One-sided difference, the other method the step-size plot compares."""
+    x = np.asarray(x, dtype=float)
+    grad = np.zeros_like(x)
+    f0 = f(x)
+    for k in range(x.size):
+        moved = x.copy()
+        moved.flat[k] += h
+        grad.flat[k] = (f(moved) - f0) / h
+    return grad
 
 
 def run_course(*args: str, cwd: Path | None = None, check: bool = False):

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import forward_difference
 
 from helpers.gradcheck import check_gradient, numeric_grad, relative_error, step_size_errors
 
@@ -17,18 +18,6 @@ def warnings_are_errors():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         yield
-
-
-def forward_difference(f, x, h):
-    """One-sided difference, the other method the step-size plot compares."""
-    x = np.asarray(x, dtype=float)
-    grad = np.zeros_like(x)
-    f0 = f(x)
-    for k in range(x.size):
-        moved = x.copy()
-        moved.flat[k] += h
-        grad.flat[k] = (f(moved) - f0) / h
-    return grad
 
 
 def grad_f(x, y, z):

@@ -15,6 +15,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from conftest import forward_difference
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -194,17 +195,6 @@ X = np.array([0.3, -1.2, 2.0])
 
 def sin_sum(v):
     return float(np.sum(np.sin(v)))
-
-
-def forward_difference(f, x, h):
-    x = np.asarray(x, dtype=float)
-    grad = np.zeros_like(x)
-    f0 = f(x)
-    for k in range(x.size):
-        moved = x.copy()
-        moved.flat[k] += h
-        grad.flat[k] = (f(moved) - f0) / h
-    return grad
 
 
 METHODS = {"centred": gradcheck.numeric_grad, "one-sided": forward_difference}
