@@ -142,22 +142,18 @@ def build(course: Course, out_root: Path | None = None, run: bool = True, log=pr
 
     ``out_root`` defaults to the course itself; ``run=False`` skips executing notebooks/.
     """
-    out_root = course.root if out_root is None else Path(out_root)
+    out_root = course.root if out_root is None else Path(out_root).resolve()
+    target = course if out_root == course.root else Course(out_root, course.log_level)
     for assignment in course.assignments():
         log(f"release/{assignment}")
-        if out_root == course.root:
-            result = course.api.generate_assignment(assignment, force=True, create=True)
-        else:
-            result = Course(out_root, course.log_level).api.generate_assignment(
-                assignment, force=True, create=True
-            )
+        result = target.api.generate_assignment(assignment, force=True, create=True)
         if not result["success"]:
             raise CourseError(f"generate_assignment {assignment} failed:\n{result.get('log', '')}")
-        target = out_root / "notebooks" / assignment
-        if target.exists():
-            shutil.rmtree(target)
+        edition = out_root / "notebooks" / assignment
+        if edition.exists():
+            shutil.rmtree(edition)
         shutil.copytree(
-            course.source_dir / assignment, target,
+            course.source_dir / assignment, edition,
             ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints", "__pycache__"),
         )
         for path in course.notebooks(assignment):
@@ -165,11 +161,11 @@ def build(course: Course, out_root: Path | None = None, run: bool = True, log=pr
             nb = self_study_edition(nbformat.read(str(path), as_version=4))
             if run:
                 try:
-                    execute(nb, target)
+                    execute(nb, edition)
                 except CellExecutionError as err:
                     summary = str(err).strip().splitlines()[-1] if str(err).strip() else repr(err)
                     raise CourseError(f"source/{assignment}/{path.name} failed to run: {summary}") from err
-            _write(nb, target / path.name)
+            _write(nb, edition / path.name)
     _write(landing_page(course), out_root / INDEX)
 
 
