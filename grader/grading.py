@@ -33,14 +33,12 @@ def _first_error(result: dict) -> str:
 
 def ensure_in_gradebook(course: Course, assignment: str) -> None:
     """Record the assignment's cells in the gradebook (a fresh clone has no gradebook.db)."""
-    gb = course.api.gradebook
-    try:
-        gb.find_assignment(assignment)
-        known = True
-    except MissingEntry:
-        known = False
-    finally:
-        gb.close()
+    with course.api.gradebook as gb:
+        try:
+            gb.find_assignment(assignment)
+            known = True
+        except MissingEntry:
+            known = False
     if not known:
         result = course.api.generate_assignment(assignment, force=True, create=True)
         if not result["success"]:
@@ -68,8 +66,7 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
         if not outcome.graded:
             outcome.problem = _first_error(result)
         outcomes.append(outcome)
-    gb = course.api.gradebook
-    try:
+    with course.api.gradebook as gb:
         for outcome in outcomes:
             try:
                 sub = gb.find_submission(assignment, outcome.student)
@@ -78,8 +75,6 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
                 outcome.problem = outcome.problem or "no graded submission recorded"
                 continue
             outcome.score, outcome.max_score = float(sub.score), float(sub.max_score)
-    finally:
-        gb.close()
     return outcomes
 
 
@@ -97,11 +92,8 @@ def export(course: Course, dest: Path) -> Path:
     dest = Path(dest).resolve()
     plugin = CsvExportPlugin(config=course.config)
     plugin.to = str(dest)
-    gb = course.api.gradebook
-    try:
+    with course.api.gradebook as gb:
         plugin.export(gb)
-    finally:
-        gb.close()
     return dest
 
 
@@ -121,8 +113,7 @@ class CellStats:
 def summary(course: Course, assignment: str) -> list[CellStats]:
     """Per test cell: mean score, full marks and zeros over the graded submissions, worst first."""
     course.require_assignment(assignment)
-    gb = course.api.gradebook
-    try:
+    with course.api.gradebook as gb:
         try:
             record = gb.find_assignment(assignment)
         except MissingEntry:
@@ -146,6 +137,4 @@ def summary(course: Course, assignment: str) -> list[CellStats]:
                     sum(s >= cell.max_score for s in scores), sum(s == 0 for s in scores),
                     len(scores),
                 ))
-    finally:
-        gb.close()
     return sorted(stats, key=lambda c: (c.mean / c.max_score if c.max_score else 1.0, c.grade_id))
