@@ -11,9 +11,11 @@ nbgrader gives a test cell zero points for any stderr output.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import numbers
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 
 import numpy as np
 
@@ -26,7 +28,9 @@ __all__ = [
     "check_scalar",
     "check_shape",
     "check_unchanged",
+    "check_warning_free",
     "copy_inputs",
+    "substitute",
 ]
 
 # References held by this module, so that rebinding the numpy names later does not change a check.
@@ -38,6 +42,9 @@ _np_errstate = np.errstate
 _ndarray = np.ndarray
 _float64 = np.float64
 _print = print
+_catch_warnings = warnings.catch_warnings
+_simplefilter = warnings.simplefilter
+_MISSING = object()
 
 PASS_MARK = "\u2714"  # heavy check mark
 
@@ -303,3 +310,44 @@ def check_raises(
             f"{name}: expected {exception.__name__}, got {type(err).__name__}: {err}"
         ) from None
     raise AssertionError(f"{name}: expected {exception.__name__}, but nothing was raised.")
+
+
+def check_warning_free(name: str, func: Callable, *args, **kwargs):
+    """Call ``func(*args, **kwargs)`` and fail if it emits any warning; returns its result.
+
+    A warning (``RuntimeWarning: overflow encountered in exp``, ``divide by zero in log``) is
+    how NumPy reports a computation that went through inf or nan; the message names it.
+    """
+    with _catch_warnings(record=True) as caught:
+        _simplefilter("always")
+        result = func(*args, **kwargs)
+    if caught:
+        first = caught[0]
+        raise AssertionError(
+            f"{name} emitted {len(caught)} warning(s), the first: "
+            f"{first.category.__name__}: {first.message}. "
+            "Rewrite the computation so that it never overflows or takes the log of 0."
+        )
+    _passed(name, "no warnings")
+    return result
+
+
+@contextlib.contextmanager
+def substitute(namespace: MutableMapping, **replacements) -> Iterator[None]:
+    """Inside the block, the names given refer to the given objects in ``namespace``.
+
+    Tests use it to grade one exercise on its own: a function that calls an earlier exercise
+    (``forward`` inside ``train``) runs with a stand-in for that exercise, so a bug there is not
+    charged twice. ``namespace`` is usually ``globals()`` of the notebook; every name is restored
+    (or removed, if it did not exist) when the block ends, even after a failure.
+    """
+    saved = {name: namespace.get(name, _MISSING) for name in replacements}
+    namespace.update(replacements)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is _MISSING:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import matplotlib as mpl
 import numpy as np
@@ -20,7 +20,10 @@ __all__ = [
     "COLORS",
     "STYLE",
     "course_style",
+    "decision_boundary_plot",
     "figure_png",
+    "loss_curve_plot",
+    "network_diagram",
     "new_figure",
     "step_size_plot",
     "use_course_style",
@@ -99,4 +102,117 @@ def step_size_plot(
         ax.set_ylabel("relative error of the gradient")
         ax.set_ylim(eps / 10, 10)
         ax.legend(loc="upper center", fontsize=8, ncol=2)
+    return ax
+
+
+def loss_curve_plot(losses: Mapping[str, Sequence[float]] | Sequence[float], ax: Axes | None = None,
+                    log: bool = True) -> Axes:
+    """Training loss against epoch; ``losses`` is one sequence or label -> sequence."""
+    if ax is None:
+        _, ax = new_figure()
+    curves = losses if isinstance(losses, Mapping) else {"training loss": losses}
+    with course_style():
+        for label, values in curves.items():
+            values = np.asarray(values, dtype=float)
+            ax.plot(np.arange(1, values.size + 1), values, label=label)
+        if log:
+            ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.legend()
+    return ax
+
+
+def decision_boundary_plot(
+    predict: Callable[[np.ndarray], np.ndarray],
+    X,
+    Y,
+    ax: Axes | None = None,
+    resolution: int = 200,
+    margin: float = 0.5,
+) -> Axes:
+    """Shade the plane by a classifier's probability and draw its 0.5 contour over the data.
+
+    predict: maps points ``(2, k)`` to probabilities of class 1, ``(1, k)`` or ``(k,)``;
+    X: (2, m) points; Y: (1, m) labels 0/1.
+    """
+    X = np.asarray(X, dtype=float)
+    Y = np.asarray(Y, dtype=float).reshape(-1)
+    if X.ndim != 2 or X.shape[0] != 2 or Y.size != X.shape[1]:
+        raise ValueError(f"need X of shape (2, m) and Y with m labels; got {X.shape} and {Y.shape}")
+    if ax is None:
+        _, ax = new_figure()
+    lo, hi = X.min(axis=1) - margin, X.max(axis=1) + margin
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    grid = np.stack([gx.ravel(), gy.ravel()])
+    prob = np.asarray(predict(grid), dtype=float).reshape(gx.shape)
+    with course_style():
+        ax.contourf(gx, gy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.35)
+        ax.contour(gx, gy, prob, levels=[0.5], colors="k", linewidths=1.5)
+        for label, color, marker in ((0, COLORS[0], "o"), (1, COLORS[1], "s")):
+            pts = X[:, Y == label]
+            ax.scatter(pts[0], pts[1], s=14, color=color, marker=marker, edgecolor="white",
+                       linewidth=0.4, label=f"class {label}")
+        ax.set_xlabel("$x_1$")
+        ax.set_ylabel("$x_2$")
+        ax.legend(loc="upper right", fontsize=8)
+        ax.grid(False)
+    return ax
+
+
+def network_diagram(
+    layers: Sequence[Sequence[str]],
+    node_text: Mapping[str, str] | None = None,
+    edge_text: Mapping[tuple[str, str], str] | None = None,
+    highlight: Sequence = (),
+    ax: Axes | None = None,
+    title: str = "",
+) -> Axes:
+    """Draw a small fully connected network: circles for units, lines for weights.
+
+    layers: unit names per layer, input layer first (every unit feeds every unit of the next
+    layer); node_text: text under a unit's name (its values); edge_text: (from, to) -> label
+    drawn on that edge; highlight: unit names and (from, to) edges drawn in the accent colour.
+    """
+    node_text = dict(node_text or {})
+    edge_text = dict(edge_text or {})
+    marked = set(highlight)
+    if ax is None:
+        _, ax = new_figure(8.0, 4.6)
+    pos = {}
+    for col, names in enumerate(layers):
+        for row, name in enumerate(names):
+            pos[name] = (3.0 * col, (len(names) - 1) / 2.0 - row)
+    accent, plain = COLORS[1], COLORS[-1]
+    with course_style():
+        ax.set_axis_off()
+        for left, right in zip(layers[:-1], layers[1:]):
+            for k, src in enumerate(left):
+                for j, dst in enumerate(right):
+                    (x0, y0), (x1, y1) = pos[src], pos[dst]
+                    hot = (src, dst) in marked
+                    ax.plot([x0, x1], [y0, y1], color=accent if hot else plain,
+                            lw=2.2 if hot else 1.0, alpha=0.9 if hot else 0.5, zorder=1)
+                    if (src, dst) in edge_text:
+                        # Labels sit near the receiving unit, staggered so crossing edges stay readable.
+                        t = 0.62 if k == j else 0.80
+                        ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), edge_text[(src, dst)],
+                                fontsize=8, ha="center", va="center", zorder=3,
+                                color=accent if hot else "black",
+                                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                                      "alpha": 0.85})
+        for name, (x, y) in pos.items():
+            hot = name in marked
+            ax.scatter([x], [y], s=900, color="white", edgecolor=accent if hot else COLORS[0],
+                       linewidth=2.5 if hot else 1.5, zorder=2)
+            ax.text(x, y, name, ha="center", va="center", fontsize=10, zorder=4)
+            if name in node_text:
+                ax.text(x, y - 0.22, node_text[name], ha="center", va="top", fontsize=8,
+                        color=accent if hot else "black", zorder=4)
+        xs = [p[0] for p in pos.values()]
+        ys = [p[1] for p in pos.values()]
+        ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
+        ax.set_ylim(min(ys) - 0.75, max(ys) + 0.45)
+        if title:
+            ax.set_title(title, fontsize=11)
     return ax

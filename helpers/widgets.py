@@ -14,7 +14,7 @@ import numpy as np
 
 from helpers import gradcheck, plots
 
-__all__ = ["StepSizeExplorer"]
+__all__ = ["BackpropStepper", "StepSizeExplorer"]
 
 
 class StepSizeExplorer:
@@ -67,6 +67,110 @@ class StepSizeExplorer:
         rows = "".join(f"<li>{label}: {err:.2e}</li>" for label, err in at_h.items())
         self.readout.value = f"<b>h = {h:.1e}</b>: relative error <ul>{rows}</ul>"
         return at_h
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.ui._repr_mimebundle_(**kwargs)
+
+
+class BackpropStepper:
+    """Step through the forward pass, the error, the backward pass and the update of a 2-2-2 net.
+
+    The drawing shows the inputs i1, i2, hidden units h1, h2 and outputs o1, o2; values appear on
+    the units and weights (later gradients, then updated weights) on the edges, one quantity more
+    per step. Weight matrices have one row per receiving unit: ``W1[j, k]`` joins i_k to h_j.
+    Every number shown is passed in (computed by the notebook's functions); nothing is computed
+    here, so the stepper displays whatever those functions return, bugs included.
+
+    x, target: (2,); W1, W2: (2, 2); forward: dict with ``net_h, out_h, net_o, out_o`` (2,);
+    errors: (E_each (2,), E_total); grads: (dW1, dW2); updated: (W1_new, W2_new).
+    """
+
+    INPUTS, HIDDEN, OUTPUTS = ("i1", "i2"), ("h1", "h2"), ("o1", "o2")
+
+    def __init__(self, x, target, W1, W2, forward, errors, grads, updated):
+        arr = {
+            "x": x, "target": target, "W1": W1, "W2": W2,
+            **{key: forward[key] for key in ("net_h", "out_h", "net_o", "out_o")},
+            "E_each": errors[0], "dW1": grads[0], "dW2": grads[1],
+            "W1_new": updated[0], "W2_new": updated[1],
+        }
+        self.values = {k: np.array(v, dtype=float) for k, v in arr.items()}
+        for key, shape in (("x", (2,)), ("W1", (2, 2)), ("W2", (2, 2)), ("dW1", (2, 2)),
+                           ("dW2", (2, 2)), ("W1_new", (2, 2)), ("W2_new", (2, 2))):
+            if self.values[key].shape != shape:
+                raise ValueError(f"{key} should have shape {shape}, got {self.values[key].shape}")
+        self.E_total = float(errors[1])
+        self.steps = self._steps()
+        self.slider = ipw.IntSlider(value=0, min=0, max=len(self.steps) - 1, description="step",
+                                    continuous_update=False)
+        self.image = ipw.Image(format="png")
+        self.readout = ipw.HTML()
+        self.ui = ipw.VBox([self.slider, self.readout, self.image])
+        self.slider.observe(lambda change: self.update(change["new"]), names="value")
+        self.update(0)
+
+    def _edges(self, layer: int):
+        """((from, to), row, col, weight name) for layer 1 (w1..w4) or 2 (w5..w8)."""
+        left, right = (self.INPUTS, self.HIDDEN) if layer == 1 else (self.HIDDEN, self.OUTPUTS)
+        first = 1 if layer == 1 else 5
+        return [((left[k], right[j]), j, k, f"w{first + 2 * j + k}") for j in range(2) for k in range(2)]
+
+    def _steps(self) -> list[dict]:
+        v = self.values
+        weights = {}
+        for layer, key in ((1, "W1"), (2, "W2")):
+            for edge, j, k, name in self._edges(layer):
+                weights[edge] = f"{name}={v[key][j, k]:.4g}"
+        nodes = {name: f"{v['x'][k]:.4g}" for k, name in enumerate(self.INPUTS)}
+        steps = [dict(title="inputs and weights", nodes=dict(nodes), edges=dict(weights),
+                      hot=list(self.INPUTS),
+                      text="Each edge carries a weight; W1[j, k] joins input k to hidden unit j.")]
+
+        def add(title, text, hot, new_nodes=None, new_edges=None):
+            nodes.update(new_nodes or {})
+            weights.update(new_edges or {})
+            steps.append(dict(title=title, text=text, hot=hot, nodes=dict(nodes), edges=dict(weights)))
+
+        add("net input of the hidden units", "net_h = W1 x + b1 (weighted sum plus bias)",
+            list(self.HIDDEN), {h: f"net={v['net_h'][j]:.6g}" for j, h in enumerate(self.HIDDEN)})
+        add("hidden activations", "out_h = sigmoid(net_h)", list(self.HIDDEN),
+            {h: f"net={v['net_h'][j]:.6g}\nout={v['out_h'][j]:.6g}" for j, h in enumerate(self.HIDDEN)})
+        add("net input of the outputs", "net_o = W2 out_h + b2", list(self.OUTPUTS),
+            {o: f"net={v['net_o'][j]:.6g}" for j, o in enumerate(self.OUTPUTS)})
+        add("outputs", "out_o = sigmoid(net_o)", list(self.OUTPUTS),
+            {o: f"out={v['out_o'][j]:.6g}" for j, o in enumerate(self.OUTPUTS)})
+        add("error", f"E = sum of 0.5 (target - out)^2 = {self.E_total:.9g}", list(self.OUTPUTS),
+            {o: f"out={v['out_o'][j]:.6g}\nE={v['E_each'][j]:.6g}" for j, o in enumerate(self.OUTPUTS)})
+        for layer, key, title in ((2, "dW2", "gradients of the output weights"),
+                                  (1, "dW1", "gradients of the hidden weights")):
+            edges = self._edges(layer)
+            add(title, "dE/dw for each weight of this layer, from the chain rule",
+                [e for e, *_ in edges],
+                new_edges={e: f"{name}: dE={v[key][j, k]:.4g}" for e, j, k, name in edges})
+        new_edges = {}
+        for layer, key in ((1, "W1_new"), (2, "W2_new")):
+            for e, j, k, name in self._edges(layer):
+                new_edges[e] = f"new {name}={v[key][j, k]:.6g}"
+        add("one gradient step", "w+ = w - eta dE/dw for all eight weights (biases stay)",
+            list(new_edges), new_edges=new_edges)
+        return steps
+
+    def figure(self, step: int):
+        """The drawing for ``step`` (0 .. len(steps) - 1), as a matplotlib Figure."""
+        if not 0 <= step < len(self.steps):
+            raise ValueError(f"step must lie in 0..{len(self.steps) - 1}, got {step}")
+        s = self.steps[step]
+        fig, ax = plots.new_figure(8.0, 4.6)
+        plots.network_diagram([self.INPUTS, self.HIDDEN, self.OUTPUTS], s["nodes"], s["edges"],
+                              highlight=s["hot"], ax=ax, title=f"step {step}: {s['title']}")
+        return fig
+
+    def update(self, step: int) -> str:
+        """Show ``step``; returns the explanation displayed above the drawing."""
+        self.image.value = plots.figure_png(self.figure(step))
+        s = self.steps[step]
+        self.readout.value = f"<b>step {step} of {len(self.steps) - 1}: {s['title']}</b><br>{s['text']}"
+        return s["text"]
 
     def _repr_mimebundle_(self, **kwargs):
         return self.ui._repr_mimebundle_(**kwargs)

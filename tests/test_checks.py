@@ -776,3 +776,60 @@ def test_no_warning_when_passing_with_extreme_values(capsys):
 def test_module_exports_the_documented_checks():
     for name in checks.__all__:
         assert callable(getattr(checks, name)), name
+
+
+# --- check_warning_free -------------------------------------------------------------------------
+
+
+def test_check_warning_free_returns_the_result_and_prints_one_line(capsys):
+    assert checks.check_warning_free("f", lambda a, b=1: a + b, 2, b=3) == 5
+    out, err = capsys.readouterr()
+    assert err == "" and out.count("\n") == 1 and "no warnings" in out
+
+
+def test_check_warning_free_fails_on_a_numpy_overflow_and_names_it(capsys):
+    with pytest.raises(AssertionError, match=r"naive sigmoid emitted 1 warning.*overflow"):
+        checks.check_warning_free("naive sigmoid", lambda z: 1 / (1 + np.exp(-z)), np.array([-1000.0]))
+    assert capsys.readouterr().err == ""
+
+
+def test_check_warning_free_catches_warnings_even_when_they_are_filtered_out(capsys):
+    def noisy():
+        warnings.warn("careful", UserWarning, stacklevel=1)
+        return 1
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(AssertionError, match="UserWarning: careful"):
+            checks.check_warning_free("noisy", noisy)
+    assert capsys.readouterr().err == ""
+
+
+def test_check_warning_free_lets_the_functions_own_exceptions_through():
+    with pytest.raises(ZeroDivisionError):
+        checks.check_warning_free("f", lambda: 1 / 0)
+
+
+# --- substitute ---------------------------------------------------------------------------------
+
+
+def test_substitute_replaces_and_restores_names():
+    namespace = {"forward": "student", "other": 1}
+    with checks.substitute(namespace, forward="stand-in", extra="new"):
+        assert namespace["forward"] == "stand-in" and namespace["extra"] == "new"
+    assert namespace == {"forward": "student", "other": 1}
+
+
+def test_substitute_restores_after_a_failure():
+    namespace = {"forward": "student"}
+    with pytest.raises(AssertionError), checks.substitute(namespace, forward="stand-in"):
+        raise AssertionError("test failed")
+    assert namespace == {"forward": "student"}
+
+
+def test_substitute_is_seen_by_functions_that_look_names_up_in_that_namespace():
+    namespace = {}
+    exec("def helper():\n    return 'student'\ndef caller():\n    return helper()\n", namespace)
+    with checks.substitute(namespace, helper=lambda: "stand-in"):
+        assert namespace["caller"]() == "stand-in"
+    assert namespace["caller"]() == "student"

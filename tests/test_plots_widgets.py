@@ -285,3 +285,108 @@ def test_explorer_ui_and_notebook_display(shared_explorer):
     bundle = explorer._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == explorer.ui.model_id
+
+
+# --- plots for training and the network drawing --------------------------------------------------
+
+
+def test_loss_curve_plot_draws_each_curve_on_a_log_scale():
+    fig, ax = plots.new_figure()
+    out = plots.loss_curve_plot({"a": [1.0, 0.5, 0.25], "b": [2.0, 1.0]}, ax=ax)
+    assert out is ax and ax.get_yscale() == "log"
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["a"].get_xdata()) == [1, 2, 3] and list(lines["b"].get_ydata()) == [2.0, 1.0]
+    png_size(plots.figure_png(fig))
+
+
+def test_loss_curve_plot_accepts_one_sequence():
+    _, ax = plots.new_figure()
+    plots.loss_curve_plot([3.0, 2.0, 1.0], ax=ax, log=False)
+    assert ax.get_yscale() == "linear" and ax.get_lines()[0].get_label() == "training loss"
+
+
+def test_decision_boundary_plot_evaluates_the_classifier_on_a_grid_covering_the_data():
+    X = np.array([[-1.0, 0.0, 2.0], [0.5, -1.0, 1.0]])
+    Y = np.array([[0.0, 1.0, 1.0]])
+    seen = []
+
+    def predict(P):
+        seen.append(P.shape)
+        return 1.0 / (1.0 + np.exp(-P[0:1]))
+
+    fig, ax = plots.new_figure()
+    plots.decision_boundary_plot(predict, X, Y, ax=ax, resolution=50, margin=0.5)
+    assert seen == [(2, 2500)]
+    x0, x1 = ax.get_xlim()
+    assert x0 <= -1.5 and x1 >= 2.5
+    assert len(ax.collections) >= 3  # filled contours, the 0.5 line, two scatter sets
+    png_size(plots.figure_png(fig))
+
+
+def test_decision_boundary_plot_refuses_points_that_are_not_2d_columns():
+    with pytest.raises(ValueError, match=r"\(3, 4\)"):
+        plots.decision_boundary_plot(lambda P: P[0], np.zeros((3, 4)), np.zeros((1, 4)))
+
+
+def test_network_diagram_places_units_and_labels():
+    fig, ax = plots.new_figure()
+    plots.network_diagram([("i1", "i2"), ("h1", "h2", "h3"), ("o",)],
+                          node_text={"h2": "out=0.5"}, edge_text={("i1", "h1"): "w=0.1"},
+                          highlight=["h2", ("i1", "h1")], ax=ax, title="net")
+    texts = [t.get_text() for t in ax.texts]
+    for expected in ("i1", "i2", "h1", "h2", "h3", "o", "out=0.5", "w=0.1"):
+        assert expected in texts
+    assert len(ax.get_lines()) == 2 * 3 + 3 * 1  # one line per weight
+    assert ax.get_title() == "net"
+    png_size(plots.figure_png(fig))
+
+
+# --- BackpropStepper --------------------------------------------------------------------------
+
+
+def _stepper_inputs():
+    x, target = np.array([0.05, 0.10]), np.array([0.01, 0.99])
+    W1, W2 = np.array([[0.15, 0.20], [0.25, 0.30]]), np.array([[0.40, 0.45], [0.50, 0.55]])
+    forward = {"net_h": np.array([0.3775, 0.3925]), "out_h": np.array([0.5933, 0.5969]),
+               "net_o": np.array([1.1059, 1.2249]), "out_o": np.array([0.7514, 0.7729])}
+    grads = (np.array([[1e-4, 2e-4], [3e-4, 4e-4]]), np.array([[0.08, 0.081], [-0.02, -0.021]]))
+    updated = (W1 - 0.5 * grads[0], W2 - 0.5 * grads[1])
+    return x, target, W1, W2, forward, (np.array([0.2748, 0.0236]), 0.2984), grads, updated
+
+
+def test_backprop_stepper_reveals_one_quantity_per_step():
+    from helpers.widgets import BackpropStepper
+
+    stepper = BackpropStepper(*_stepper_inputs())
+    assert stepper.slider.max == len(stepper.steps) - 1 >= 8
+    first, last = stepper.steps[0], stepper.steps[-1]
+    assert "net" not in " ".join(first["nodes"].values())
+    assert any("0.3775" in text for text in stepper.steps[1]["nodes"].values())
+    assert any("w5: dE=0.08" in text for text in stepper.steps[6]["edges"].values())
+    assert any("w1: dE=0.0001" in text for text in stepper.steps[7]["edges"].values())
+    assert any(text.startswith("new w5=0.36") for text in last["edges"].values())
+    for earlier, later in zip(stepper.steps, stepper.steps[1:]):
+        assert set(earlier["nodes"]) <= set(later["nodes"])
+
+
+def test_backprop_stepper_slider_redraws():
+    from helpers.widgets import BackpropStepper
+
+    stepper = BackpropStepper(*_stepper_inputs())
+    first_image = stepper.image.value
+    stepper.slider.value = 5
+    assert stepper.image.value != first_image and "step 5" in stepper.readout.value
+    assert "E = sum" in stepper.readout.value
+    png_size(stepper.image.value)
+    with pytest.raises(ValueError, match="step"):
+        stepper.figure(len(stepper.steps))
+    assert isinstance(stepper.ui, ipw.VBox)
+
+
+def test_backprop_stepper_refuses_wrong_shapes():
+    from helpers.widgets import BackpropStepper
+
+    args = list(_stepper_inputs())
+    args[6] = (np.zeros((2, 3)), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"dW1.*\(2, 3\)"):
+        BackpropStepper(*args)
