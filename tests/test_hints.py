@@ -1,0 +1,118 @@
+"""The common-mistake hints fire: a test cell fed a typical wrong answer names that mistake.
+
+Each case takes the reference solution of one exercise, introduces one typical slip by a text
+replacement, and runs that exercise's test cell in-process (imports, locked helper cells, given
+code and every solution cell run first, no kernel). The failure message must contain the hint.
+The unmodified solutions must pass every test cell, so the harness itself can fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import pytest
+from conftest import ROOT, read_nb
+
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _solved(source: str) -> str:
+    return "\n".join(ln for ln in source.splitlines() if ln.strip() not in MARKERS)
+
+
+def run_test_cell(notebook: str, grade_id: str, replace: tuple[str, str] | None = None) -> str | None:
+    """Run test-<grade_id> after the notebook's setup cells; returns the failure message or None."""
+    cells = read_nb(ROOT / "source" / notebook).cells
+    namespace: dict = {"__name__": "__main__"}
+    for cell in cells:
+        meta = _meta(cell)
+        if cell.cell_type != "code":
+            continue
+        source = cell.source
+        if meta.get("solution"):
+            source = _solved(source)
+            if meta["grade_id"] == grade_id and replace:
+                old, new = replace
+                assert old in source, f"{old!r} not found in the solution of {grade_id}"
+                source = source.replace(old, new)
+        elif meta.get("grade"):
+            if meta["grade_id"] != f"test-{grade_id}":
+                continue
+        elif not (meta.get("locked") or "given-code" in cell.metadata.get("tags", [])):
+            continue
+        source = "\n".join(ln for ln in source.splitlines() if not ln.lstrip().startswith("%"))
+        with contextlib.redirect_stdout(io.StringIO()):
+            try:
+                exec(compile(source, f"<{cell.id}>", "exec"), namespace)
+            except AssertionError as err:
+                if meta.get("grade"):
+                    return str(err)
+                raise
+    return None
+
+
+def _graded(notebook: str) -> list[str]:
+    return [_meta(c)["grade_id"] for c in read_nb(ROOT / "source" / notebook).cells
+            if _meta(c).get("solution") and c.cell_type == "code"]
+
+
+NOTEBOOKS = sorted(str(p.relative_to(ROOT / "source")) for p in (ROOT / "source").glob("*/*.ipynb"))
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_reference_solutions_pass_every_test_in_process(notebook):
+    failures = {gid: run_test_cell(notebook, gid) for gid in _graded(notebook)}
+    assert not any(failures.values()), failures
+
+
+GRADIENTS = "01_gradients/gradients.ipynb"
+BACKPROP = "02_backprop/backprop.ipynb"
+
+CASES = [
+    (GRADIENTS, "grad_f", ("x * y + 1 +", "x * y +"), "the +1 from the lone term z is missing"),
+    (GRADIENTS, "mse_loss", ("np.sum(residuals**2) / y.size", "np.sum(residuals**2)"), "1/m is missing"),
+    (GRADIENTS, "linreg_backward", ("(y_hat - y)", "(y - y_hat)"), "sign is flipped"),
+    (BACKPROP, "sigmoid", ("np.exp(-np.logaddexp(0.0, -np.asarray(z, dtype=np.float64)))\n",
+                           "np.exp(-np.logaddexp(0.0, np.asarray(z, dtype=np.float64)))\n"),
+     "check the sign of the exponent"),
+    (BACKPROP, "sigmoid", ("return np.exp(-np.logaddexp(0.0, -np.asarray(z, dtype=np.float64)))",
+                           "return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=np.float64)))"),
+     "overflow"),
+    (BACKPROP, "sigmoid", ("return s * (1.0 - s)",
+                           "z = np.asarray(z, dtype=float)\n    return z * (1.0 - z)"),
+     "this is z * (1 - z)"),
+    (BACKPROP, "mazur_forward", ("net_h = W1 @ x + b1", "net_h = W1.T @ x + b1"),
+     "row j of W1 feeds hidden unit j"),
+    (BACKPROP, "mazur_forward", ("net_o = W2 @ out_h + b2", "net_o = W2 @ net_h + b2"),
+     "should use out_h"),
+    (BACKPROP, "squared_error", ("E_each = 0.5 * (target - out_o) ** 2", "E_each = (target - out_o) ** 2"),
+     "the factor 1/2 is missing"),
+    (BACKPROP, "mazur_backward", ("(out_o - target) * out_o * (1.0 - out_o)", "(out_o - target)"),
+     "slope out_o (1 - out_o) is missing"),
+    (BACKPROP, "mazur_backward", ("(W2.T @ delta_o)", "(W2[0] * delta_o[0])"), "only the path through o1"),
+    (BACKPROP, "mazur_backward", ("(W2.T @ delta_o)", "(W2 @ delta_o)"), "use W2.T"),
+    (BACKPROP, "mazur_step", ("- eta * np.asarray(dW2", "+ eta * np.asarray(dW2"), "went uphill"),
+    (BACKPROP, "forward", ("if layer == L or hidden == \"sigmoid\":", "if hidden == \"sigmoid\":"),
+     "the output layer used ReLU"),
+    (BACKPROP, "forward", ("A = sigmoid(Z)", "A = Z"), "output layer needs the sigmoid"),
+    (BACKPROP, "bce_loss", ("-np.mean(", "-np.sum("), "divide by m"),
+    (BACKPROP, "bce_loss", ("A = np.clip(AL, eps, 1.0 - eps)", "A = AL"), "warning"),
+    (BACKPROP, "backward", ("dZ @ A_prev.T / m", "dZ @ A_prev.T"), "the 1/m is missing"),
+    (BACKPROP, "backward", ("dZ = dA_prev * (cache[f\"Z{layer - 1}\"] > 0)", "dZ = dA_prev"), "ReLU slope"),
+    (BACKPROP, "train", ("value - lr * grads", "value + lr * grads"), "went uphill"),
+    (BACKPROP, "backward_fixed", ("dZ1 = dA1 * (1 - A1**2)", "dZ1 = dA1 * (1 - A1)"),
+     "still the planted bug"),
+]
+
+
+@pytest.mark.parametrize("notebook, grade_id, replace, hint", CASES,
+                         ids=[f"{c[1]}-{c[3][:30]}" for c in CASES])
+def test_a_typical_mistake_is_named(notebook, grade_id, replace, hint):
+    message = run_test_cell(notebook, grade_id, replace)
+    assert message is not None, f"the test of {grade_id} passed a wrong answer"
+    assert hint in message, message
