@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["circles", "two_moons", "split"]
+__all__ = ["circles", "noisy_sine", "split", "two_moons"]
 
 
 def _check_common(m: int, noise: float, rng) -> None:
@@ -65,6 +65,18 @@ def circles(
     points = points + noise * rng.standard_normal((2, m))
     labels = np.concatenate([np.zeros(m_outer), np.ones(m_inner)])
     return _shuffled(points, labels, rng)
+
+
+def noisy_sine(m: int, rng: np.random.Generator, noise: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """A regression set: x uniform on [-1, 1], y = sin(pi x) plus Gaussian noise.
+
+    Returns X: (1, m) inputs and Y: (1, m) targets (not sorted). Small samples of it are what a
+    high-degree polynomial over-fits.
+    """
+    _check_common(m, noise, rng)
+    x = rng.uniform(-1.0, 1.0, m)
+    y = np.sin(np.pi * x) + noise * rng.standard_normal(m)
+    return x.reshape(1, -1), y.reshape(1, -1)
 
 
 def split(X, Y, fraction: float, rng: np.random.Generator):

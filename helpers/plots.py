@@ -26,6 +26,8 @@ __all__ = [
     "network_diagram",
     "new_figure",
     "step_size_plot",
+    "train_val_plot",
+    "weight_paths_plot",
     "use_course_style",
 ]
 
@@ -186,7 +188,7 @@ def network_diagram(
     accent, plain = COLORS[1], COLORS[-1]
     with course_style():
         ax.set_axis_off()
-        for left, right in zip(layers[:-1], layers[1:]):
+        for left, right in zip(layers[:-1], layers[1:], strict=False):
             for k, src in enumerate(left):
                 for j, dst in enumerate(right):
                     (x0, y0), (x1, y1) = pos[src], pos[dst]
@@ -215,4 +217,52 @@ def network_diagram(
         ax.set_ylim(min(ys) - 0.75, max(ys) + 0.45)
         if title:
             ax.set_title(title, fontsize=11)
+    return ax
+
+
+def weight_paths_plot(lams, paths: np.ndarray, ax: Axes | None = None, title: str = "") -> Axes:
+    """Each weight against the penalty strength: ``paths`` (k, n) for the k values in ``lams``.
+
+    lams: (k,) positive, drawn on a log axis; the weights exactly 0 are easy to spot.
+    """
+    lams = np.asarray(lams, dtype=float)
+    paths = np.asarray(paths, dtype=float)
+    if paths.ndim != 2 or paths.shape[0] != lams.size:
+        raise ValueError(f"paths should have shape ({lams.size}, n), got {paths.shape}")
+    if ax is None:
+        _, ax = new_figure()
+    with course_style():
+        for i in range(paths.shape[1]):
+            ax.semilogx(lams, paths[:, i], label=f"w{i + 1}")
+        ax.axhline(0.0, color=COLORS[-1], lw=0.8)
+        ax.set_xlabel("lambda")
+        ax.set_ylabel("weight")
+        if title:
+            ax.set_title(title)
+    return ax
+
+
+def train_val_plot(train, val, steps=None, ax: Axes | None = None, stop: int | None = None,
+                   best: int | None = None, xlabel: str = "epoch") -> Axes:
+    """Training and validation loss on a log scale, with optional early-stopping markers.
+
+    train, val: (k,) losses at ``steps`` (default 0..k-1); stop, best: indices into them.
+    """
+    train = np.asarray(train, dtype=float)
+    val = np.asarray(val, dtype=float)
+    steps = np.arange(train.size) if steps is None else np.asarray(steps)
+    if not train.shape == val.shape == steps.shape:
+        raise ValueError(f"train {train.shape}, val {val.shape} and steps {steps.shape} must match")
+    if ax is None:
+        _, ax = new_figure()
+    with course_style():
+        ax.semilogy(steps, train, label="training loss")
+        ax.semilogy(steps, val, label="validation loss")
+        if best is not None:
+            ax.axvline(steps[best], color=COLORS[2], ls="--", label=f"best (kept): {steps[best]}")
+        if stop is not None:
+            ax.axvline(steps[stop], color=COLORS[3], ls=":", lw=2, label=f"stopped: {steps[stop]}")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("mean squared error")
+        ax.legend()
     return ax

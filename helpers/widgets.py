@@ -11,10 +11,11 @@ from collections.abc import Callable, Mapping
 
 import ipywidgets as ipw
 import numpy as np
+from matplotlib.figure import Figure
 
 from helpers import gradcheck, plots
 
-__all__ = ["BackpropStepper", "StepSizeExplorer"]
+__all__ = ["BackpropStepper", "RegularizationExplorer", "StepSizeExplorer"]
 
 
 class StepSizeExplorer:
@@ -171,6 +172,90 @@ class BackpropStepper:
         s = self.steps[step]
         self.readout.value = f"<b>step {step} of {len(self.steps) - 1}: {s['title']}</b><br>{s['text']}"
         return s["text"]
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.ui._repr_mimebundle_(**kwargs)
+
+
+def polynomial_features(x, degree: int) -> np.ndarray:
+    """Rows 1, x, x**2, ..., x**degree of the inputs ``x: (m,)`` or ``(1, m)``: shape (degree + 1, m)."""
+    x = np.asarray(x, dtype=float).reshape(-1)
+    return np.vstack([x**k for k in range(degree + 1)])
+
+
+def ridge_fit(x, y, degree: int, lam: float) -> np.ndarray:
+    """Polynomial least squares with an L2 penalty: the w minimising
+    (1/m) * sum((w @ phi(x) - y)**2) + lam * sum(w[1:]**2) (the constant term is not penalised).
+
+    x, y: (m,) or (1, m). Returns w: (degree + 1,).
+    """
+    phi = polynomial_features(x, degree)
+    y = np.asarray(y, dtype=float).reshape(-1)
+    m = y.size
+    penalty = lam * np.eye(degree + 1)
+    penalty[0, 0] = 0.0
+    return np.linalg.solve(phi @ phi.T / m + penalty, phi @ y / m)
+
+
+class RegularizationExplorer:
+    """Slide lambda of an L2-penalised polynomial fit and watch over-fitting come and go.
+
+    Left: the training points, the validation points and the fitted curve. Right: training and
+    validation error against lambda, with the current lambda marked. X_*, Y_*: (1, m) arrays.
+    """
+
+    def __init__(self, X_train, Y_train, X_val, Y_val, degree: int = 12, lams=None, lam: float = 1e-8):
+        self.degree = int(degree)
+        self.data = [np.asarray(a, dtype=float).reshape(-1) for a in (X_train, Y_train, X_val, Y_val)]
+        if self.data[0].size != self.data[1].size or self.data[2].size != self.data[3].size:
+            raise ValueError("X_train/Y_train and X_val/Y_val must hold the same number of examples")
+        self.lams = np.logspace(-10, 1, 45) if lams is None else np.asarray(lams, dtype=float)
+        curves = np.array([self.errors(value) for value in self.lams])
+        self.train_curve, self.val_curve = curves[:, 0], curves[:, 1]
+        self.slider = ipw.FloatLogSlider(value=lam, base=10, min=float(np.log10(self.lams[0])),
+                                         max=float(np.log10(self.lams[-1])), step=0.25,
+                                         description="lambda", readout_format=".1e",
+                                         continuous_update=False)
+        self.image = ipw.Image(format="png")
+        self.readout = ipw.HTML()
+        self.ui = ipw.VBox([self.slider, self.readout, self.image])
+        self.slider.observe(lambda change: self.update(change["new"]), names="value")
+        self.update(lam)
+
+    def errors(self, lam: float) -> tuple[float, float]:
+        """(training MSE, validation MSE) of the fit with penalty ``lam``."""
+        x, y, xv, yv = self.data
+        w = ridge_fit(x, y, self.degree, lam)
+        train = float(np.mean((w @ polynomial_features(x, self.degree) - y) ** 2))
+        val = float(np.mean((w @ polynomial_features(xv, self.degree) - yv) ** 2))
+        return train, val
+
+    def update(self, lam: float) -> tuple[float, float]:
+        """Redraw for ``lam``; returns its (training, validation) errors."""
+        x, y, xv, yv = self.data
+        w = ridge_fit(x, y, self.degree, lam)
+        train, val = self.errors(lam)
+        fig = Figure(figsize=(11, 3.8), dpi=plots.STYLE["figure.dpi"])
+        with plots.course_style():
+            ax_fit, ax_err = fig.subplots(1, 2)
+            grid = np.linspace(min(x.min(), xv.min()), max(x.max(), xv.max()), 300)
+            ax_fit.scatter(xv, yv, s=10, color=plots.COLORS[-1], alpha=0.4, label="validation")
+            ax_fit.scatter(x, y, s=28, color=plots.COLORS[0], label="training")
+            ax_fit.plot(grid, w @ polynomial_features(grid, self.degree), color=plots.COLORS[1],
+                        lw=2, label=f"degree {self.degree} fit")
+            ax_fit.set_ylim(-2.5, 2.5)
+            ax_fit.legend(loc="lower right", fontsize=8)
+            ax_fit.set_title(f"lambda = {lam:.1e}")
+            ax_err.loglog(self.lams, self.train_curve, label="training error")
+            ax_err.loglog(self.lams, self.val_curve, label="validation error")
+            ax_err.axvline(lam, color=plots.COLORS[3], lw=2)
+            ax_err.set_xlabel("lambda")
+            ax_err.set_ylabel("mean squared error")
+            ax_err.legend(fontsize=8)
+        self.image.value = plots.figure_png(fig)
+        self.readout.value = (f"<b>lambda = {lam:.1e}</b>: training error {train:.3f}, "
+                              f"validation error {val:.3f}")
+        return train, val
 
     def _repr_mimebundle_(self, **kwargs):
         return self.ui._repr_mimebundle_(**kwargs)

@@ -26,7 +26,7 @@ def test_same_seed_same_data_other_seed_other_data(make):
     a = make(50, np.random.default_rng(3))
     b = make(50, np.random.default_rng(3))
     c = make(50, np.random.default_rng(4))
-    assert all(np.array_equal(u, v) for u, v in zip(a, b))
+    assert all(np.array_equal(u, v) for u, v in zip(a, b, strict=True))
     assert not np.array_equal(a[0], c[0])
 
 
@@ -122,3 +122,13 @@ def test_split_refuses_empty_parts(fraction):
 def test_split_refuses_mismatched_columns():
     with pytest.raises(ValueError, match=r"\(2, 5\)"):
         data.split(np.zeros((2, 5)), np.zeros((1, 4)), 0.5, np.random.default_rng(0))
+
+
+def test_noisy_sine_shapes_seed_and_noise():
+    X, Y = data.noisy_sine(40, np.random.default_rng(0), noise=0.0)
+    assert X.shape == Y.shape == (1, 40)
+    assert (np.abs(X) <= 1).all() and np.allclose(Y, np.sin(np.pi * X))
+    X2, Y2 = data.noisy_sine(40, np.random.default_rng(0), noise=0.3)
+    assert np.array_equal(X, X2) and 0.1 < np.std(Y2 - np.sin(np.pi * X2)) < 0.5
+    with pytest.raises(ValueError, match="noise"):
+        data.noisy_sine(10, np.random.default_rng(0), noise=-1.0)

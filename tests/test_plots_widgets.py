@@ -365,7 +365,7 @@ def test_backprop_stepper_reveals_one_quantity_per_step():
     assert any("w5: dE=0.08" in text for text in stepper.steps[6]["edges"].values())
     assert any("w1: dE=0.0001" in text for text in stepper.steps[7]["edges"].values())
     assert any(text.startswith("new w5=0.36") for text in last["edges"].values())
-    for earlier, later in zip(stepper.steps, stepper.steps[1:]):
+    for earlier, later in zip(stepper.steps, stepper.steps[1:], strict=False):
         assert set(earlier["nodes"]) <= set(later["nodes"])
 
 
@@ -390,3 +390,63 @@ def test_backprop_stepper_refuses_wrong_shapes():
     args[6] = (np.zeros((2, 3)), np.zeros((2, 2)))
     with pytest.raises(ValueError, match=r"dW1.*\(2, 3\)"):
         BackpropStepper(*args)
+
+
+# --- regularization: weight paths, train/validation curves, the lambda explorer ------------------
+
+
+def test_weight_paths_plot_draws_one_line_per_weight():
+    fig, ax = plots.new_figure()
+    lams = np.logspace(-3, 1, 5)
+    plots.weight_paths_plot(lams, np.outer(1 / (1 + lams), [1.0, -0.5, 0.2]), ax=ax, title="L2")
+    assert len([ln for ln in ax.get_lines() if ln.get_label().startswith("w")]) == 3
+    assert ax.get_xscale() == "log" and ax.get_title() == "L2"
+    png_size(plots.figure_png(fig))
+    with pytest.raises(ValueError, match=r"\(5, n\)"):
+        plots.weight_paths_plot(lams, np.zeros((4, 3)))
+
+
+def test_train_val_plot_marks_stop_and_best():
+    fig, ax = plots.new_figure()
+    plots.train_val_plot([3, 2, 1, 0.5], [3, 2, 2.5, 3], steps=[0, 10, 20, 30], ax=ax, stop=3, best=1)
+    labels = [ln.get_label() for ln in ax.get_lines()]
+    assert "best (kept): 10" in labels and "stopped: 30" in labels
+    png_size(plots.figure_png(fig))
+    with pytest.raises(ValueError, match="must match"):
+        plots.train_val_plot([1, 2], [1, 2, 3])
+
+
+def test_ridge_fit_interpolates_without_penalty_and_shrinks_with_it():
+    from helpers.widgets import polynomial_features, ridge_fit
+
+    x = np.linspace(-1, 1, 6)
+    y = 1.0 - 2.0 * x + 0.5 * x**3
+    w = ridge_fit(x, y, 3, 0.0)
+    assert np.allclose(w, [1.0, -2.0, 0.0, 0.5])
+    assert polynomial_features(x, 3).shape == (4, 6)
+    norms = [np.linalg.norm(ridge_fit(x, y, 3, lam)[1:]) for lam in (1e-3, 1e-1, 10.0)]
+    assert norms[0] > norms[1] > norms[2]
+
+
+def test_regularization_explorer_shows_overfitting_and_its_cure():
+    from helpers import data
+    from helpers.widgets import RegularizationExplorer
+
+    X_t, Y_t = data.noisy_sine(15, np.random.default_rng(1))
+    X_v, Y_v = data.noisy_sine(100, np.random.default_rng(2))
+    explorer = RegularizationExplorer(X_t, Y_t, X_v, Y_v, degree=12)
+    train_tiny, val_tiny = explorer.errors(1e-10)
+    train_mid, val_mid = explorer.errors(1e-4)
+    assert train_tiny < train_mid and val_tiny > 2 * val_mid  # over-fitting, then cured
+    first = explorer.image.value
+    explorer.slider.value = 1e-4
+    assert explorer.image.value != first and "1.0e-04" in explorer.readout.value
+    png_size(explorer.image.value)
+    assert np.all(np.diff(explorer.train_curve) > -1e-9)  # more penalty never fits training better
+
+
+def test_regularization_explorer_refuses_mismatched_data():
+    from helpers.widgets import RegularizationExplorer
+
+    with pytest.raises(ValueError, match="same number"):
+        RegularizationExplorer(np.zeros((1, 5)), np.zeros((1, 4)), np.zeros((1, 3)), np.zeros((1, 3)))
