@@ -21,6 +21,7 @@ import numpy as np
 
 __all__ = [
     "as_array",
+    "check_choice",
     "check_close",
     "check_finite",
     "check_in_range",
@@ -238,6 +239,19 @@ def check_scalar(
         check_finite(name, got)
     else:
         check_close(name, got, expected, rtol=rtol, atol=atol, mistakes=mistakes)
+
+
+def check_choice(name: str, got, allowed) -> None:
+    """Check that ``got`` is one of the strings in ``allowed`` (exact match, no other type).
+
+    For answers picked from a fixed list; the message lists the allowed answers, never the
+    correct one.
+    """
+    options = list(allowed)
+    if type(got) is not str or got not in options:  # type(): a str subclass could rig __eq__
+        shown = repr(got) if type(got) is str else f"an object of type {type(got).__name__}"
+        raise AssertionError(f"{name} should be one of {options}, got {shown}.")
+    _passed(name, "an allowed answer")
 
 
 def check_finite(name: str, got) -> None:

@@ -833,3 +833,28 @@ def test_substitute_is_seen_by_functions_that_look_names_up_in_that_namespace():
     with checks.substitute(namespace, helper=lambda: "stand-in"):
         assert namespace["caller"]() == "stand-in"
     assert namespace["caller"]() == "student"
+
+
+# --- check_choice -------------------------------------------------------------------------------
+
+
+def test_check_choice_accepts_an_allowed_string(capsys):
+    checks.check_choice("effect", "no change", ["increases", "decreases", "no change"])
+    assert "effect" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("got", ["Increases", "increase", " increases", None, 1, ("increases",)])
+def test_check_choice_refuses_anything_else_and_lists_the_options(got):
+    with pytest.raises(AssertionError, match=r"effect should be one of \['increases', 'decreases'\]"):
+        checks.check_choice("effect", got, ["increases", "decreases"])
+
+
+def test_check_choice_refuses_a_string_subclass_with_a_rigged_eq():
+    class Sneaky(str):
+        def __eq__(self, other):
+            return True
+
+        __hash__ = str.__hash__
+
+    with pytest.raises(AssertionError, match="object of type Sneaky"):
+        checks.check_choice("effect", Sneaky("anything"), ["increases"])
