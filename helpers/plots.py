@@ -232,8 +232,11 @@ def weight_paths_plot(lams, paths: np.ndarray, ax: Axes | None = None, title: st
     if ax is None:
         _, ax = new_figure()
     with course_style():
-        for i in range(paths.shape[1]):
-            ax.semilogx(lams, paths[:, i], label=f"w{i + 1}")
+        n = paths.shape[1]
+        # Past six weights the course palette would repeat; use a qualitative map instead.
+        colors = COLORS if n <= len(COLORS) else [mpl.colormaps["tab10"](i % 10) for i in range(n)]
+        for i in range(n):
+            ax.semilogx(lams, paths[:, i], label=f"w{i + 1}", color=colors[i])
         ax.axhline(0.0, color=COLORS[-1], lw=0.8)
         ax.set_xlabel("lambda")
         ax.set_ylabel("weight")

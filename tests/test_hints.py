@@ -72,6 +72,7 @@ def test_reference_solutions_pass_every_test_in_process(notebook):
 
 GRADIENTS = "01_gradients/gradients.ipynb"
 BACKPROP = "02_backprop/backprop.ipynb"
+REGULARIZATION = "03_regularization/regularization.ipynb"
 
 CASES = [
     (GRADIENTS, "grad_f", ("x * y + 1 +", "x * y +"), "the +1 from the lone term z is missing"),
@@ -107,6 +108,27 @@ CASES = [
     (BACKPROP, "train", ("value - lr * grads", "value + lr * grads"), "went uphill"),
     (BACKPROP, "backward_fixed", ("dZ1 = dA1 * (1 - A1**2)", "dZ1 = dA1 * (1 - A1)"),
      "still the planted bug"),
+    (REGULARIZATION, "cross_entropy", ("/ Y.shape[1])", ")"), "divide by N"),
+    (REGULARIZATION, "cross_entropy", ("np.log(np.clip(Y_hat, 1e-300, None))", "np.log(Y_hat)"), "warning"),
+    (REGULARIZATION, "l2_penalty", ("0.5 * lam", "lam"), "convention here is (lam / 2)"),
+    (REGULARIZATION, "regularized_cross_entropy",
+     ("* N + penalties[kind](theta, lam)) / N", "* N) / N + penalties[kind](theta, lam)"),
+     "the penalty was not divided by N"),
+    (REGULARIZATION, "compute_cost_with_regularization", ('if key.startswith("W")', "if key"),
+     "the biases were penalised too"),
+    (REGULARIZATION, "one_step_l2", ("reg_loss = loss + 0.5 * lam", "reg_loss = loss + 0.05 * lam"),
+     "slide's 11.0467"),
+    (REGULARIZATION, "one_step_l2", ("dw2 = err * h + lam * w2", "dw2 = err * h"), "lam * w2 is missing"),
+    (REGULARIZATION, "l2_update", ("2.0 * lr * lam * w", "lr * lam * w"), "factor 2 is missing"),
+    (REGULARIZATION, "weight_decay_update", ("- lam * w", "- lr * lam * w"), "multiplied by lr"),
+    (REGULARIZATION, "svm_loss", ("margins[y, columns] = 0.0", "pass"), "compared with itself"),
+    (REGULARIZATION, "svm_loss", ("scores - correct + 1.0", "scores - correct"), "margin of 1 is missing"),
+    (REGULARIZATION, "softmax_loss", ("-log_p_true.mean()", "-log_p_true.sum()"),
+     "the loss is their mean"),
+    (REGULARIZATION, "softmax_loss", ("shifted = scores - scores.max(axis=0)", "shifted = scores"),
+     "warning"),
+    (REGULARIZATION, "early_stopping",
+     ("return step, step - patience", "return step + 1, step - patience + 1"), "1-based"),
 ]
 
 

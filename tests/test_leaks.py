@@ -12,7 +12,7 @@ REGIONS = {
     "hidden test": ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),
 }
 # Lines too generic to identify a solution (they may appear anywhere).
-TRIVIAL = re.compile(r"^(return\b.{0,12}|pass|else:|try:|\)|\]|\}|.{0,11})$")
+TRIVIAL = re.compile(r"^(return\b.{0,12}|pass|else:|try:|\)|\]|\}|.{0,11}|for \w+ in range\(\w+\):)$")
 
 
 # Cells tagged "given-code" hand students code on purpose (the planted-bug exercise gives a broken
