@@ -60,3 +60,9 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make lab" in readme
     assert re.search(r"^make test\b", (ROOT / ".ci" / "run").read_text(), re.M)
+
+
+def test_make_test_provides_the_browser_and_playwright():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "test: $(STAMP) browser" in makefile and "apt-get install -y -qq chromium" in makefile
+    assert "playwright" in (ROOT / "pyproject.toml").read_text()

@@ -1,0 +1,296 @@
+"""What students and instructors see, tested in a real JupyterLab in a real (headless) Chromium.
+
+Source notebooks are run with Run All and must show no error, every widget rendered and
+responding to its slider, and their plots. Release notebooks open as students get them and
+nbgrader's Validate button reports failing checks; a filled-in scratch copy validates, and with
+one function wrong the dialog names that check without showing hidden tests. Self-study
+notebooks open with outputs shown and solutions folded. The formgrader lists every assignment.
+
+Screenshots go to test-artifacts/ui/ (not committed). Without Chromium the module is skipped
+with one line, except under CI=true, where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import urllib.request
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import (
+    RELEASE_NOTEBOOKS,
+    ROOT,
+    SELF_STUDY_NOTEBOOKS,
+    SOURCE_NOTEBOOKS,
+    copy_course,
+    nb_id,
+    nbgrader_meta,
+    read_nb,
+)
+from labserver import running_lab
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ARTIFACTS = ROOT / "test-artifacts" / "ui"
+RUN_TIMEOUT_MS = int(os.environ.get("UI_RUN_TIMEOUT_MS", "120000"))
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+WIDGET_CLASS = re.compile(r"\bwidgets\.[A-Z]\w+\(")  # an explorer built from helpers.widgets
+
+
+def _browser_or_skip():
+    in_ci = os.environ.get("CI", "").lower() == "true"
+    problem = None
+    if not CHROMIUM.exists():
+        problem = f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "the playwright package is not installed (pip install -e '.[dev]')"
+    if problem:
+        if in_ci:
+            pytest.fail(f"browser tests cannot run in CI: {problem}", pytrace=False)
+        pytest.skip(f"browser tests skipped: {problem}", allow_module_level=True)
+
+
+_browser_or_skip()
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    course = copy_course(tmp_path_factory.mktemp("ui") / "course")
+    (course / "scratch").mkdir()
+    with running_lab(course) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _shutdown_kernels(lab) -> None:
+    with urllib.request.urlopen(lab.url("api/sessions"), timeout=30) as resp:
+        sessions = json.loads(resp.read())
+    for session in sessions:
+        request = urllib.request.Request(lab.url(f"api/sessions/{session['id']}"), method="DELETE")
+        urllib.request.urlopen(request, timeout=30).close()
+
+
+@pytest.fixture
+def page(browser, lab):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        yield page
+    finally:
+        context.close()
+        _shutdown_kernels(lab)
+
+
+def shot(page, name: str, locator=None) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    (locator or page).screenshot(path=str(path))
+    return path
+
+
+def goto_notebook(page, lab, rel_path: str) -> None:
+    # A fresh named workspace per visit: nothing from an earlier test is restored beside it.
+    page.goto(lab.url(f"lab/workspaces/ui-{uuid.uuid4().hex[:12]}/tree/{rel_path}"))
+
+
+def open_notebook(page, lab, rel_path: str):
+    goto_notebook(page, lab, rel_path)
+    panel = page.locator(".jp-NotebookPanel:visible")
+    expect(panel.locator(".jp-Cell").first).to_be_visible(timeout=90_000)
+    # Wait for the kernel, so that Run All and Validate are not queued behind its start-up.
+    expect(page.locator(".jp-NotebookPanel:visible .jp-Notebook-ExecutionIndicator")
+           ).to_have_attribute("data-status", "idle", timeout=90_000)
+    return panel
+
+
+STARTED_JS = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-InputPrompt')]
+    .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"""
+
+
+def run_all(page, panel, n_code_cells: int) -> None:
+    # Under load a menu click can land before the notebook is the current widget and do nothing:
+    # focus the notebook, and retry until some cell is queued or running.
+    for _attempt in range(4):
+        panel.locator(".jp-Cell").first.click()
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        try:
+            page.wait_for_function(STARTED_JS, timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    try:
+        page.wait_for_function(
+            """([n]) => {
+                const prompts = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) '
+                                                              + '.jp-CodeCell .jp-InputPrompt')];
+                return prompts.length === n && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+            }""",
+            arg=[n_code_cells], timeout=RUN_TIMEOUT_MS)
+    except PlaywrightTimeout:
+        prompts = panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+        errors = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        first_error = errors.first.inner_text()[:800] if errors.count() else "none"
+        shot(page, "run-all-timeout")
+        raise AssertionError(f"Run All did not finish: {len(prompts)} of {n_code_cells} code cells "
+                             f"rendered, prompts {prompts}; first error: {first_error}") from None
+
+
+def code_cell_count(path: Path) -> int:
+    return sum(1 for c in read_nb(path).cells if c.cell_type == "code")
+
+
+# --- source notebooks: Run All ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", SOURCE_NOTEBOOKS, ids=nb_id)
+def test_source_notebook_runs_all_with_widgets_and_plots(page, lab, path):
+    rel = path.relative_to(ROOT).as_posix()
+    panel = open_notebook(page, lab, rel)
+    run_all(page, panel, code_cell_count(path))
+    errors = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    assert errors.count() == 0, f"{rel}: error or stderr output: {errors.first.inner_text()[:500]}"
+    assert panel.get_by_text("Error displaying widget").count() == 0, f"{rel}: a widget failed to render"
+    assert panel.locator(".jp-RenderedImage img").count() >= 1, f"{rel}: no plot shown"
+    sliders = panel.locator(".jupyter-widgets .widget-slider")
+    expected_widgets = sum(len(WIDGET_CLASS.findall(c.source)) for c in read_nb(path).cells
+                           if c.cell_type == "code")
+    assert sliders.count() >= expected_widgets, f"{rel}: {sliders.count()} sliders rendered"
+    for i in range(sliders.count()):
+        box = panel.locator(".jupyter-widgets.widget-vbox").nth(i)
+        image = box.locator(".widget-image").first
+        before = image.get_attribute("src")
+        readout = box.locator(".widget-html").first.inner_text()
+        handle = box.locator(".widget-slider .noUi-handle").first
+        handle.focus()
+        page.keyboard.press("ArrowRight")
+        expect(image).not_to_have_attribute("src", before or "", timeout=30_000)
+        new_readout = box.locator(".widget-html").first.inner_text()
+        assert new_readout != readout, f"{rel}: widget {i} readout unchanged"
+        shot(page, f"widget-{path.stem}-{i}", box)
+    page.locator(".jp-NotebookPanel:visible .jp-WindowedPanel-outer, .jp-NotebookPanel:visible .jp-Notebook"
+                 ).first.evaluate("el => el.scrollTo(0, 0)")
+    shot(page, f"source-{path.stem}")
+
+
+# --- release notebooks: nbgrader's Validate button ----------------------------------------------
+
+
+def validate(page) -> tuple[str, str]:
+    """Click Validate; returns (outcome class, dialog text) of nbgrader's result dialog."""
+    page.locator(".jp-NotebookPanel:visible .jp-Toolbar").get_by_text("Validate", exact=True).click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog.get_by_text("Validation Results")).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    body = dialog.locator(".validation-success, .validation-failed, .validation-changed")
+    expect(body.first).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    outcome = body.first.get_attribute("class") or ""
+    text = dialog.inner_text()
+    return outcome, text
+
+
+@pytest.mark.parametrize("path", RELEASE_NOTEBOOKS, ids=nb_id)
+def test_release_notebook_opens_and_validate_reports_failing_checks(page, lab, path):
+    rel = path.relative_to(ROOT).as_posix()
+    open_notebook(page, lab, rel)
+    outcome, text = validate(page)
+    shot(page, f"release-validate-{path.stem}")
+    assert "validation-failed" in outcome, f"{rel}: Validate did not report failures:\n{text[:800]}"
+    assert "NotImplementedError" in text
+
+
+def _put_notebook(lab, rel_path: str, nb) -> None:
+    body = json.dumps({"type": "notebook", "format": "json", "content": nb}).encode()
+    request = urllib.request.Request(lab.url(f"api/contents/{rel_path}"), data=body, method="PUT",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        assert resp.status in (200, 201)
+
+
+def _filled_release(assignment_nb: Path, wrong: dict[str, tuple[str, str]] | None = None):
+    """The release notebook with every solution filled in from source; ``wrong`` edits some."""
+    source = read_nb(ROOT / "source" / assignment_nb)
+    answers = {nbgrader_meta(c)["grade_id"]: "\n".join(
+        ln for ln in c.source.splitlines() if ln.strip() not in MARKERS)
+        for c in source.cells if nbgrader_meta(c).get("solution")}
+    for gid, (old, new) in (wrong or {}).items():
+        assert old in answers[gid]
+        answers[gid] = answers[gid].replace(old, new)
+    nb = copy.deepcopy(read_nb(ROOT / "release" / assignment_nb))
+    for cell in nb.cells:
+        gid = nbgrader_meta(cell).get("grade_id")
+        if nbgrader_meta(cell).get("solution") and gid in answers:
+            cell.source = answers[gid]
+    return nbformat.from_dict(json.loads(nbformat.writes(nb)))
+
+
+FILLED = Path("01_gradients/gradients.ipynb")
+
+
+def test_validate_passes_on_a_filled_in_copy(page, lab):
+    _put_notebook(lab, "scratch/solved.ipynb", _filled_release(FILLED))
+    open_notebook(page, lab, "scratch/solved.ipynb")
+    outcome, text = validate(page)
+    shot(page, "release-validate-solved")
+    assert "validation-success" in outcome, text[:1500]
+    assert "Success! Your notebook passes all the tests." in text
+
+
+def test_validate_names_the_failing_check_without_hidden_tests(page, lab):
+    nb = _filled_release(FILLED, {"mse_loss": ("np.sum(residuals**2) / y.size", "np.sum(residuals**2)")})
+    _put_notebook(lab, "scratch/one-wrong.ipynb", nb)
+    open_notebook(page, lab, "scratch/one-wrong.ipynb")
+    outcome, text = validate(page)
+    shot(page, "release-validate-one-wrong")
+    assert "validation-failed" in outcome, text[:1500]
+    assert "mse_loss is not what was expected" in text and "the 1/m is missing" in text, text[:1500]
+    hidden = [ln.strip() for c in read_nb(ROOT / "source" / FILLED).cells if nbgrader_meta(c).get("grade")
+              for ln in c.source.split("### BEGIN HIDDEN TESTS")[-1].splitlines()[1:] if len(ln.strip()) > 20]
+    assert "HIDDEN TESTS" not in text
+    assert not [ln for ln in hidden if ln in text], "hidden test code appears in the Validate dialog"
+
+
+# --- self-study notebooks and the formgrader -----------------------------------------------------
+
+
+@pytest.mark.parametrize("path", SELF_STUDY_NOTEBOOKS, ids=nb_id)
+def test_self_study_notebook_shows_outputs_with_solutions_folded(page, lab, path):
+    rel = path.relative_to(ROOT).as_posix()
+    goto_notebook(page, lab, rel)
+    panel = page.locator(".jp-NotebookPanel:visible")
+    expect(panel.locator(".jp-Cell").first).to_be_visible(timeout=90_000)
+    nb = read_nb(path)
+    folded = sum(1 for c in nb.cells if c.get("metadata", {}).get("jupyter", {}).get("source_hidden"))
+    assert folded > 0, f"{rel} has no folded solution"
+    expect(panel.locator(".jp-InputPlaceholder")).to_have_count(folded)
+    assert panel.locator(".jp-RenderedImage img").count() >= 1, f"{rel}: no plot shown"
+    assert panel.locator(".jp-OutputArea-output").count() > 10, f"{rel}: outputs missing"
+    shot(page, f"self-study-{path.stem}")
+
+
+def test_formgrader_lists_every_assignment(page, lab):
+    page.goto(lab.url("formgrader"))
+    for assignment in sorted({p.parent.name for p in SOURCE_NOTEBOOKS}):
+        expect(page.get_by_text(assignment, exact=True).first).to_be_visible(timeout=60_000)
+    shot(page, "formgrader")
