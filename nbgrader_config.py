@@ -6,6 +6,20 @@ Override the exchange (where JupyterHub classes release and collect) with NBGRAD
 
 import os
 
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    Execute,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+
+from grader.kernel_guard import KERNEL_ARGUMENTS
+from grader.preprocessors import HideHiddenTests, LimitOutputBytes
+
 c = get_config()  # noqa: F821 - injected by traitlets when nbgrader loads this file
 
 c.CourseDirectory.course_id = "dl-foundations"
@@ -20,11 +34,23 @@ c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
 c.Execute.timeout = 60
 c.Execute.kernel_name = "python3"
 c.Execute.interrupt_on_timeout = True
+# Warnings go to stdout in grading kernels: nbgrader zeroes a test cell for any stderr output,
+# and a correct answer must not lose points to a harmless DeprecationWarning.
+c.Execute.extra_arguments = KERNEL_ARGUMENTS
 # A student who deletes a test cell gets it back from the gradebook instead of escaping it.
 c.OverwriteCells.add_missing_cells = True
 # Keep huge outputs out of graded notebooks and feedback.
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 50
+# ... and in bytes: nbgrader counts lines only, so 10 MB printed on one line would be kept whole.
+c.LimitOutputBytes.max_cell_bytes = 100_000
+c.LimitOutputBytes.max_notebook_bytes = 1_000_000
+c.Autograde.autograde_preprocessors = [
+    Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, LimitOutputBytes,
+    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+]
+# Feedback never shows hidden tests: their code is removed and their failures become one line.
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
 
 # Student stub for every solution region.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

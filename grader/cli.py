@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("summary", help="per-exercise results of a class, hardest first")
     p.add_argument("assignment")
+
+    p = sub.add_parser("validate", help="run a notebook's tests as the grader will; exit 1 if any fails")
+    p.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
     return parser
 
 
@@ -67,10 +70,12 @@ def _cmd_autograde(course: Course, args) -> int:
     outcomes = autograde(course, args.assignment, args.student, progress=sys.stderr.isatty())
     width = max(len(o.student) for o in outcomes)
     for o in outcomes:
-        status = "graded" if o.graded else f"NOT GRADED: {o.problem}"
+        status = o.status + (f": {o.problem}" if o.problem else "")
         print(f"{o.student:<{width}}  {o.score:6.2f} / {o.max_score:<6.2f}  {status}")
     failed = [o.student for o in outcomes if not o.graded]
-    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} submissions graded")
+    review = [o.student for o in outcomes if o.graded and o.problem]
+    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} submissions graded"
+          + (f", {len(review)} to review" if review else ""))
     return 1 if failed else 0
 
 
@@ -90,14 +95,39 @@ def _cmd_export(course: Course, args) -> int:
 
 
 def _cmd_summary(course: Course, args) -> int:
-    from grader.grading import summary
+    from grader.grading import GRADED, read_statuses, summary
 
     rows = summary(course, args.assignment)
     print(f"{'test cell':<32} {'mean':>7} {'max':>5} {'full':>5} {'zero':>5}")
     for r in rows:
         print(f"{r.notebook + ':' + r.grade_id:<32} {r.mean:7.2f} {r.max_score:5.1f} "
               f"{r.full:5d} {r.zero:5d}   (of {r.count})")
+    unusual = {s: e for s, e in read_statuses(course).get(args.assignment, {}).items()
+               if e["status"] != GRADED}
+    if unusual:
+        print(f"\nsubmissions whose score is not an ordinary grade ({len(unusual)}):")
+        for student, entry in sorted(unusual.items()):
+            print(f"  {student}: {entry['status']}: {entry.get('detail', '')}")
     return 0
+
+
+def _cmd_validate(course: Course | None, args) -> int:
+    from traitlets.config import Config
+
+    from grader.kernel_guard import KERNEL_ARGUMENTS
+    from grader.validation import format_report, validate_notebook
+
+    if course is not None:
+        config = course.config
+    else:  # a student's copy, outside any course folder: the grading kernel's settings only
+        config = Config({"Execute": {"extra_arguments": KERNEL_ARGUMENTS, "timeout": 60}})
+    missing = [str(p) for p in args.notebooks if not p.is_file()]
+    if missing:
+        raise CourseError(f"no such notebook: {', '.join(missing)}")
+    reports = [validate_notebook(path, config) for path in args.notebooks]
+    for report in reports:
+        print(format_report(report))
+    return 0 if all(r.ok for r in reports) else 1
 
 
 COMMANDS = {
@@ -106,6 +136,7 @@ COMMANDS = {
     "feedback": _cmd_feedback,
     "export": _cmd_export,
     "summary": _cmd_summary,
+    "validate": _cmd_validate,
 }
 
 
@@ -120,9 +151,17 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _tools_on_path()
     try:
-        root = args.root if args.root is not None else find_root()
         level = logging.INFO if args.verbose else logging.ERROR
-        course = Course(root, log_level=level)
+        if args.command == "validate" and args.root is None:
+            # Students validate anywhere; use the course's settings when inside a course folder.
+            try:
+                root = find_root(args.notebooks[0].resolve().parent)
+            except CourseError:
+                root = None
+            course = Course(root, log_level=level) if root else None
+        else:
+            root = args.root if args.root is not None else find_root()
+            course = Course(root, log_level=level)
         return COMMANDS[args.command](course, args)
     except CourseError as err:
         print(f"course: error: {err}", file=sys.stderr)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import MissingEntry
 from nbgrader.plugins.export import CsvExportPlugin
 from tqdm import tqdm
@@ -22,6 +25,74 @@ class Outcome:
     score: float = 0.0
     max_score: float = 0.0
     problem: str = ""
+
+    @property
+    def status(self) -> str:
+        """One of "graded", "needs review" (cells restored, a kernel died) and "not graded"."""
+        if not self.graded:
+            return NOT_GRADED
+        return NEEDS_REVIEW if self.problem else GRADED
+
+
+STATUS_FILE = "grading-status.json"
+GRADED, NEEDS_REVIEW, NOT_GRADED = "graded", "needs review", "not graded"
+
+
+def _status_path(course: Course) -> Path:
+    return course.root / STATUS_FILE
+
+
+def read_statuses(course: Course) -> dict:
+    """{assignment: {student: {"status": ..., "detail": ...}}} as recorded by autograde."""
+    path = _status_path(course)
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_statuses(course: Course, assignment: str, outcomes: list[Outcome]) -> None:
+    statuses = read_statuses(course)
+    record = statuses.setdefault(assignment, {})
+    for o in outcomes:
+        record[o.student] = {"status": o.status, "detail": o.problem}
+    _status_path(course).write_text(json.dumps(statuses, indent=1, sort_keys=True) + "\n")
+
+
+def _grade_ids(path: Path) -> set[str]:
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception:  # noqa: BLE001 - an unreadable notebook simply has no test cells
+        return set()
+    return {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells
+            if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+
+
+KERNEL_TROUBLE = (("DeadKernelError", "the kernel died"), ("CellTimeoutError", "a cell timed out"))
+
+
+def _submission_status(course: Course, assignment: str, student: str) -> tuple[str, str]:
+    """Status beyond nbgrader's success flag: restored test cells, kernels that died."""
+    problems = []
+    for src in sorted((course.root / "source" / assignment).glob("*.ipynb")):
+        submitted = course.root / "submitted" / student / assignment / src.name
+        if not submitted.is_file():
+            problems.append(f"{src.name} missing")
+            continue
+        missing = _grade_ids(src) - _grade_ids(submitted)
+        if missing:
+            problems.append(f"{src.name}: test cells deleted and restored ({', '.join(sorted(missing))})")
+        graded = course.root / "autograded" / student / assignment / src.name
+        if graded.is_file():
+            text = graded.read_text(errors="replace")
+            for marker, what in KERNEL_TROUBLE:
+                if marker in text:
+                    problems.append(f"{src.name}: {what}")
+    if not problems:
+        return GRADED, ""
+    return NEEDS_REVIEW, "; ".join(problems)
 
 
 def _first_error(result: dict) -> str:
@@ -75,6 +146,10 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
                 outcome.problem = outcome.problem or "no graded submission recorded"
                 continue
             outcome.score, outcome.max_score = float(sub.score), float(sub.max_score)
+    for outcome in outcomes:
+        if outcome.graded:
+            _, outcome.problem = _submission_status(course, assignment, outcome.student)
+    _write_statuses(course, assignment, outcomes)
     return outcomes
 
 
@@ -94,6 +169,23 @@ def export(course: Course, dest: Path) -> Path:
     plugin.to = str(dest)
     with course.api.gradebook as gb:
         plugin.export(gb)
+    # Add what a plain 0 hides: whether the submission was graded normally, errored or is absent.
+    statuses = read_statuses(course)
+    with dest.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    fields = list(rows[0].keys()) if rows else []
+    for row in rows:
+        entry = statuses.get(row["assignment"], {}).get(row["student_id"])
+        if entry is None:
+            row["status"] = "graded" if row.get("timestamp") not in ("", "None") else "no submission"
+            row["status_detail"] = ""
+        else:
+            row["status"], row["status_detail"] = entry["status"], entry.get("detail", "")
+    with dest.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=[*fields, "status", "status_detail"] if fields else
+                                ["assignment", "student_id", "score", "max_score", "status", "status_detail"])
+        writer.writeheader()
+        writer.writerows(rows)
     return dest
 
 

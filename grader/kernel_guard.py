@@ -1,0 +1,24 @@
+"""Loaded into every kernel that nbgrader starts for this course (see nbgrader_config.py).
+
+nbgrader gives a test cell zero points for any output on stderr, and Python prints warnings to
+stderr: a correct answer whose library emits a harmless DeprecationWarning would score 0. Here
+warnings are printed to stdout instead, marked as warnings; they still show, and a wrong answer
+still fails its checks.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+
+def _show_on_stdout(message, category, filename, lineno, file=None, line=None):
+    sys.stdout.write(f"warning (not an error): {category.__name__}: {message}\n")
+
+
+def install() -> None:
+    warnings.showwarning = _show_on_stdout
+
+
+# Kernel command-line arguments that load this module before any notebook code runs.
+KERNEL_ARGUMENTS = ["--IPKernelApp.exec_lines=__import__('grader.kernel_guard').kernel_guard.install()"]
