@@ -152,7 +152,8 @@ def test_feedback_for_every_student(graded, assignment):
     course, expected = graded
     proc = run_course("--root", str(course), "feedback", assignment)
     assert proc.returncode == 0, proc.stderr
-    students = {s for (a, s) in expected if a == assignment}
+    # Unreadable submissions are not graded, so they get no feedback (export reports them).
+    students = {s for (a, s) in expected if a == assignment} - {"corrupt-json", "empty-file"}
     for student in students:
         files = list((course / "feedback" / student / assignment).glob("*.html"))
         assert files, f"no feedback for {student}"
