@@ -61,12 +61,14 @@ class LimitOutputBytes(NbGraderPreprocessor):
             note = {"output_type": "stream", "name": "stdout",
                     "text": TRUNCATED.format(dropped, limit, scope)}
             kept.append(from_dict(note))
+            used += _size(note)
         cell.outputs = kept
-        self._left = max(0, self._left - sum(_size(o) for o in kept))
+        self._left = max(0, self._left - used)
         return cell, resources
 
 
-def _hidden_lines(source: str) -> list[str]:
+def hidden_lines(source: str) -> list[str]:
+    """Non-blank lines between the hidden-test markers of a test cell, stripped."""
     lines, inside = [], False
     for line in source.splitlines():
         if HIDDEN_BEGIN in line:
@@ -86,6 +88,12 @@ def failing_lines(traceback_text: str) -> list[str]:
     return [ln for ln in ANSI.sub("", traceback_text).splitlines() if ARROW.match(ln)]
 
 
+def failed_in_hidden(source: str, traceback_text: str) -> bool:
+    """Whether the line that raised, in a test cell with this source, is a hidden-test line."""
+    hidden = hidden_lines(source)
+    return any(h in ln for ln in failing_lines(traceback_text) for h in hidden)
+
+
 def hidden_failure_line(ename: str, evalue: str) -> str:
     """The one line a student sees for a failing hidden test."""
     what = (evalue or ename).strip().splitlines()[0] if (evalue or ename).strip() else ename
@@ -100,20 +108,17 @@ class HideHiddenTests(NbGraderPreprocessor):
     def preprocess_cell(self, cell, resources, cell_index):
         if cell.cell_type != "code" or not is_grade(cell) or HIDDEN_BEGIN not in cell.source:
             return cell, resources
-        hidden = _hidden_lines(cell.source)
-        cell.source = cell.source.split(HIDDEN_BEGIN)[0].rstrip() + "\n\n" + self.placeholder
+        hidden = hidden_lines(cell.source)
         for output in cell.outputs:
             if output.output_type != "error":
                 continue
             frames = [ANSI.sub("", entry) for entry in output.get("traceback", [])]
-            # IPython marks the failing line of each frame with an arrow; look at the cell's own.
-            failing = failing_lines("\n".join(frames))
-            in_hidden = any(h in ln for ln in failing for h in hidden)
-            if in_hidden:
+            if failed_in_hidden(cell.source, "\n".join(frames)):
                 line = hidden_failure_line(output.get("ename", ""), output.get("evalue", ""))
                 output.traceback = [line]
                 output.evalue = line
             else:  # a visible check failed: keep its traceback, minus any hidden line shown as context
                 output.traceback = ["\n".join(ln for ln in frame.splitlines()
                                               if not any(h in ln for h in hidden)) for frame in frames]
+        cell.source = cell.source.split(HIDDEN_BEGIN)[0].rstrip() + "\n\n" + self.placeholder
         return cell, resources

@@ -15,7 +15,7 @@ import nbformat
 from nbgrader.validator import Validator
 from traitlets.config import Config
 
-from grader.preprocessors import ANSI, HIDDEN_BEGIN, _hidden_lines, failing_lines, hidden_failure_line
+from grader.preprocessors import ANSI, failed_in_hidden, hidden_failure_line
 
 
 @dataclass
@@ -49,12 +49,10 @@ def _cell_names(nb) -> dict[str, str]:
 def _message(source: str, raw_error: str) -> str:
     """The part of a failure a student needs: the check's message, or one line for a hidden test."""
     text = ANSI.sub("", raw_error or "").strip()
-    hidden = _hidden_lines(source) if HIDDEN_BEGIN in source else []
-    failing = failing_lines(text)
     last_error = ""
     for match in re.finditer(r"^(\w+(?:Error|Exception|Exit|Interrupt)\w*): ?(.*)$", text, re.MULTILINE):
         last_error = text[match.start():]
-    if hidden and any(h in ln for ln in failing for h in hidden):
+    if failed_in_hidden(source, text):
         name, _, rest = last_error.partition(": ")
         return hidden_failure_line(name, rest)
     if last_error.rstrip(": ") == "NotImplementedError":
