@@ -6,19 +6,22 @@ Override the exchange (where JupyterHub classes release and collect) with NBGRAD
 
 import os
 
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
-    Execute,
+    ClearOutput,
+    DeduplicateIds,
     GetGrades,
     IgnorePattern,
     LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
-from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 
 from grader.kernel_guard import KERNEL_ARGUMENTS
-from grader.preprocessors import HideHiddenTests, LimitOutputBytes
+from grader.preprocessors import GuardedExecute, HideHiddenTests, LimitOutputBytes, NormalizeSubmission
 
 c = get_config()  # noqa: F821 - injected by traitlets when nbgrader loads this file
 
@@ -34,6 +37,8 @@ c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
 c.Execute.timeout = 60
 c.Execute.kernel_name = "python3"
 c.Execute.interrupt_on_timeout = True
+# Grading kernels run in grader.sandbox (no network, the course hidden, user nobody, limits).
+c.SandboxedKernelManager.course_root = c.CourseDirectory.root
 # Warnings go to stdout in grading kernels: nbgrader zeroes a test cell for any stderr output,
 # and a correct answer must not lose points to a harmless DeprecationWarning.
 c.Execute.extra_arguments = KERNEL_ARGUMENTS
@@ -45,8 +50,13 @@ c.LimitOutput.max_traceback = 50
 # ... and in bytes: nbgrader counts lines only, so 10 MB printed on one line would be kept whole.
 c.LimitOutputBytes.max_cell_bytes = 100_000
 c.LimitOutputBytes.max_notebook_bytes = 1_000_000
+# Edited metadata, split or duplicated cells and pasted cells must not stop grading.
+c.Autograde.sanitize_preprocessors = [
+    NormalizeSubmission, ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
+    CheckCellMetadata,
+]
 c.Autograde.autograde_preprocessors = [
-    Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, LimitOutputBytes,
+    GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, LimitOutputBytes,
     SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
 # Feedback never shows hidden tests: their code is removed and their failures become one line.

@@ -65,8 +65,15 @@ def _cmd_build(course: Course, args) -> int:
 
 
 def _cmd_autograde(course: Course, args) -> int:
+    from grader import sandbox
     from grader.grading import autograde
 
+    protections = sandbox.detect()
+    for gap in protections.missing:
+        print(f"warning: grading without full protection: {gap}", file=sys.stderr)
+    if protections.namespaces:
+        print("student code runs sandboxed: " + ("its own user id, " if protections.separate_user else "")
+              + "no network, the course hidden, resource limits", file=sys.stderr)
     outcomes = autograde(course, args.assignment, args.student, progress=sys.stderr.isatty())
     width = max(len(o.student) for o in outcomes)
     for o in outcomes:

@@ -8,13 +8,18 @@ is replaced by one line saying what was checked.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import re
 
+from jupyter_core.utils import ensure_async, run_sync
+from nbclient.exceptions import DeadKernelError
 from nbformat import from_dict
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbformat import v4 as nbformat_v4
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade
-from traitlets import Integer, Unicode
+from traitlets import Bool, Integer, Unicode
 
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
@@ -104,6 +109,35 @@ class HideHiddenTests(NbGraderPreprocessor):
     """Remove hidden tests from test cells, and reduce their failures to one line."""
 
     placeholder = Unicode("# (hidden tests: not shown)").tag(config=True)
+    redacted = Unicode("[line of a hidden test removed]").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        # Student code can print the hidden tests it ran beside (IPython's In, the notebook file):
+        # any output line quoting one is removed too, wherever it appears.
+        secret = {ln for cell in nb.cells if cell.cell_type == "code" and is_grade(cell)
+                  for ln in hidden_lines(cell.source) if len(ln) >= 12}
+        nb, resources = super().preprocess(nb, resources)
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                self._redact(output, secret)
+        return nb, resources
+
+    def _redact(self, output, secret: set[str]) -> None:
+        def clean(text):
+            if isinstance(text, list):
+                text = "".join(text)
+            if not isinstance(text, str) or not any(h in text for h in secret):
+                return text
+            return "\n".join(self.redacted if any(h in ln for h in secret) else ln
+                             for ln in text.split("\n"))
+
+        if "text" in output:
+            output.text = clean(output.text)
+        for mime, value in output.get("data", {}).items():
+            if mime.startswith("text/"):
+                output.data[mime] = clean(value)
+        if "traceback" in output:
+            output.traceback = [clean(frame) for frame in output.traceback]
 
     def preprocess_cell(self, cell, resources, cell_index):
         if cell.cell_type != "code" or not is_grade(cell) or HIDDEN_BEGIN not in cell.source:
@@ -122,3 +156,130 @@ class HideHiddenTests(NbGraderPreprocessor):
                                               if not any(h in ln for h in hidden)) for frame in frames]
         cell.source = cell.source.split(HIDDEN_BEGIN)[0].rstrip() + "\n\n" + self.placeholder
         return cell, resources
+
+
+class NormalizeSubmission(NbGraderPreprocessor):
+    """Give every nbgrader cell of a submission the instructor's metadata; strip what is not theirs.
+
+    A student can edit cell metadata (points, grade ids, the solution flag), split a cell (both
+    halves keep its metadata), delete cells or paste another assignment's cells. nbgrader then
+    stops on duplicate or unknown ids and inconsistent checksums (or, for a deleted answer cell,
+    on a KeyError in ``add_missing_cells``), and the submission is not graded at all. Here the
+    first cell with a known id gets the gradebook's metadata for it; later copies and unknown ids
+    become ordinary student cells; and every nbgrader cell the submission lacks is put back, as
+    the student received it, after the cell that preceded it in ``source/``. Run first among
+    ``Autograde.sanitize_preprocessors``.
+    """
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook
+
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            notebook = gb.find_notebook(info["notebook"], info["assignment"])
+            cells = {c.name: (c.cell_type, c.locked) for c in notebook.source_cells}
+            released = {c.name: c.source or "" for c in notebook.source_cells}
+            grades = {c.name: float(c.max_score) for c in notebook.grade_cells}
+            solutions = {c.name for c in notebook.solution_cells}
+        seen = set()
+        for cell in nb.cells:
+            meta = cell.get("metadata", {}).get("nbgrader")
+            if meta is None:
+                continue
+            gid = meta.get("grade_id") if isinstance(meta, dict) else None
+            if gid not in cells or gid in seen or cells[gid][0] != cell.cell_type:
+                del cell.metadata["nbgrader"]
+                continue
+            seen.add(gid)
+            fixed = {"grade_id": gid, "grade": gid in grades, "solution": gid in solutions,
+                     "locked": bool(cells[gid][1]), "schema_version": 3, "task": False}
+            if gid in grades:
+                fixed["points"] = grades[gid]
+            cell.metadata["nbgrader"] = fixed
+        self._restore_missing(nb, info, seen, cells, released, grades, solutions)
+        return nb, resources
+
+    def _source_order(self, info) -> list[str]:
+        """The grade ids of the instructor's notebook, in its order ([] if it cannot be read)."""
+        import nbformat
+        from nbgrader.coursedir import CourseDirectory
+
+        coursedir = CourseDirectory(config=self.config)
+        path = os.path.join(coursedir.format_path(coursedir.source_directory, ".", info["assignment"]),
+                            info["notebook"] + ".ipynb")
+        try:
+            source = nbformat.read(path, as_version=4)
+        except (OSError, ValueError):
+            return []
+        return [gid for gid in (c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                                for c in source.cells) if gid]
+
+    def _restore_missing(self, nb, info, present, cells, released, grades, solutions) -> None:
+        order = self._source_order(info)
+        order += sorted(set(cells) - set(order))  # known to the gradebook only: at the end
+        for gid in order:
+            if gid in present or gid not in cells:
+                continue
+            cell_type, locked = cells[gid]
+            meta = {"grade_id": gid, "grade": gid in grades, "solution": gid in solutions,
+                    "locked": bool(locked), "schema_version": 3, "task": False}
+            if gid in grades:
+                meta["points"] = grades[gid]
+            make = nbformat_v4.new_code_cell if cell_type == "code" else nbformat_v4.new_markdown_cell
+            cell = make(released[gid], metadata={"nbgrader": meta})
+            before = set(order[:order.index(gid)])
+            at = max((i + 1 for i, c in enumerate(nb.cells)
+                      if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") in before), default=0)
+            nb.cells.insert(at, cell)
+            present.add(gid)
+            self.log.warning("Cell %s is missing from the submission: put back as released", gid)
+
+
+class GuardedExecute(Execute):
+    """nbgrader's Execute with sandboxed kernels and a way out of loops that ignore interrupts.
+
+    On a cell timeout nbgrader interrupts the kernel and records the cell as failed. Code that
+    ignores SIGINT keeps the kernel busy, and each later cell would wait a full timeout in turn;
+    here a kernel still busy ``interrupt_grace`` seconds after the interrupt is restarted, so the
+    cells after it run (and fail honestly on the lost state) instead of hanging the class.
+    """
+
+    interrupt_grace = Integer(5, help="seconds a kernel gets to obey an interrupt").tag(config=True)
+    # After a restart the interrupted cell's output never completes: say so, do not abort.
+    raise_on_iopub_timeout = Bool(False).tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        from grader.kernels import SandboxedKernelManager  # imports matplotlib: only when grading
+
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(*args, **kwargs)
+        self._idle_seen = 0
+
+    def process_message(self, msg, cell, cell_index):
+        if msg.get("msg_type") == "status" and msg.get("content", {}).get("execution_state") == "idle":
+            self._idle_seen += 1
+        return super().process_message(msg, cell, cell_index)
+
+    def preprocess_cell(self, cell, resources, index):
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            # os._exit, a segfault, the CPU limit: grade what ran, and run the rest on a new kernel.
+            self.log.error("The kernel died in cell %d: restarting it.", index)
+            cell.outputs.append(from_dict({
+                "output_type": "error", "ename": "DeadKernelError", "evalue": "the kernel died",
+                "traceback": ["DeadKernelError: the kernel died while running this cell"]}))
+            run_sync(self.km.restart_kernel)(now=True)
+            run_sync(self.kc._async_wait_for_ready)(timeout=self.startup_timeout)
+            return cell, resources
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        seen = self._idle_seen
+        reply = await super()._async_handle_timeout(timeout, cell)
+        for _ in range(self.interrupt_grace * 10):
+            if self._idle_seen > seen:
+                return reply
+            await asyncio.sleep(0.1)
+        self.log.error("The kernel ignored the interrupt: restarting it.")
+        await ensure_async(self.km.restart_kernel(now=True))
+        return reply
