@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from nbgrader.api import MissingEntry
 from nbgrader.plugins.export import CsvExportPlugin
 from tqdm import tqdm
 
+from grader import recheck
 from grader.course import Course, CourseError
 
 
@@ -61,13 +64,60 @@ def _write_statuses(course: Course, assignment: str, outcomes: list[Outcome]) ->
     _status_path(course).write_text(json.dumps(statuses, indent=1, sort_keys=True) + "\n")
 
 
-def _grade_ids(path: Path) -> set[str]:
+def _read(path: Path):
     try:
-        nb = nbformat.read(str(path), as_version=4)
-    except Exception:  # noqa: BLE001 - an unreadable notebook simply has no test cells
-        return set()
-    return {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells
-            if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+        return nbformat.read(str(path), as_version=4)
+    except Exception:  # noqa: BLE001 - an unreadable notebook simply has no cells
+        return nbformat.v4.new_notebook()
+
+
+def _nbgrader_cells(nb) -> dict[str, dict]:
+    """grade_id -> nbgrader metadata of the first cell with that id."""
+    found = {}
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if isinstance(meta, dict) and meta.get("grade_id") is not None:
+            found.setdefault(meta["grade_id"], meta)
+    return found
+
+
+FLAGS = ("grade", "solution", "locked", "points")
+
+
+def _locked_sources(nb) -> dict[str, str]:
+    """grade_id -> source of the first locked (given or test) cell with that id, stripped."""
+    found = {}
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if isinstance(meta, dict) and meta.get("locked") and not meta.get("solution"):
+            found.setdefault(meta.get("grade_id"), str(cell.get("source", "")).strip())
+    return found
+
+
+def _cell_problems(source_nb, submitted_nb, release_nb=None) -> list[str]:
+    """Cells deleted or edited, metadata edited, cells of another notebook: what grading undid."""
+    theirs, ours = _nbgrader_cells(submitted_nb), _nbgrader_cells(source_nb)
+    problems = []
+    if release_nb is not None:
+        given, sent = _locked_sources(submitted_nb), _locked_sources(release_nb)
+        edited = sorted(g for g, text in given.items() if g in sent and text != sent[g])
+        if edited:
+            problems.append(f"locked cells edited, the instructor's run instead ({', '.join(edited)})")
+    missing = sorted(g for g, m in ours.items() if m.get("grade") and g not in theirs)
+    if missing:
+        problems.append(f"test cells deleted and restored ({', '.join(missing)})")
+    answers = sorted(g for g, m in ours.items()
+                     if m.get("solution") and not m.get("grade") and g not in theirs)
+    if answers:
+        problems.append(f"answer cells deleted, put back unanswered ({', '.join(answers)})")
+    edited = sorted(g for g, m in theirs.items()
+                    if g in ours and any(m.get(f) != ours[g].get(f) for f in FLAGS if f in ours[g]))
+    if edited:
+        problems.append(f"cell metadata edited, the instructor's used ({', '.join(edited)})")
+    foreign = sorted(g for g in theirs if g not in ours)
+    if foreign:
+        problems.append(f"cells unknown to this notebook ignored ({', '.join(foreign[:5])})")
+    return problems
 
 
 KERNEL_TROUBLE = (("DeadKernelError", "the kernel died"), ("CellTimeoutError", "a cell timed out"))
@@ -81,9 +131,9 @@ def _submission_status(course: Course, assignment: str, student: str) -> tuple[s
         if not submitted.is_file():
             problems.append(f"{src.name} missing")
             continue
-        missing = _grade_ids(src) - _grade_ids(submitted)
-        if missing:
-            problems.append(f"{src.name}: test cells deleted and restored ({', '.join(sorted(missing))})")
+        release = course.root / "release" / assignment / src.name
+        problems += [f"{src.name}: {p}" for p in _cell_problems(
+            _read(src), _read(submitted), _read(release) if release.is_file() else None)]
         graded = course.root / "autograded" / student / assignment / src.name
         if graded.is_file():
             text = graded.read_text(errors="replace")
@@ -100,6 +150,61 @@ def _first_error(result: dict) -> str:
         if line.startswith(("[ERROR]", "[CRITICAL]")):
             return line.split("]", 1)[1].strip()
     return "nbgrader reported a failure (see the log with --verbose)"
+
+
+MAX_NOTEBOOK_BYTES = 20 * 2**20  # a course notebook is well under 1 MB; nbgrader reads files whole
+
+
+def _oversized(course: Course, assignment: str, student: str) -> str:
+    for path in sorted((course.root / "submitted" / student / assignment).glob("*.ipynb")):
+        size = path.stat().st_size
+        if size > MAX_NOTEBOOK_BYTES:
+            return (f"{path.name} is {size / 2**20:.0f} MB, over the limit of "
+                    f"{MAX_NOTEBOOK_BYTES / 2**20:.0f} MB: not read")
+    return ""
+
+
+def _recheck(course: Course, assignment: str, student: str) -> dict[str, recheck.Result]:
+    """Clean re-check of each of the student's notebooks (see grader.recheck)."""
+    timeout = float(course.config.Execute.get("timeout", 60) or 60)
+    results = {}
+    for src in course.notebooks(assignment):
+        graded = course.root / "autograded" / student / assignment
+        submitted = course.root / "submitted" / student / assignment / src.name
+        if submitted.is_file():
+            try:
+                results[src.stem] = recheck.run(src, submitted, graded, course.root, timeout)
+            except Exception:  # noqa: BLE001 - one submission must not stop the class
+                results[src.stem] = recheck.Result()  # incomplete: its passes are not confirmed
+    return results
+
+
+def _apply_rechecks(course: Course, assignment: str, results: dict, outcomes: list[Outcome]) -> None:
+    """Keep the lower of nbgrader's score and the re-check's, per test cell; say where they differ."""
+    by_student = {o.student: o for o in outcomes}
+    with course.api.gradebook as gb:
+        for student, notebooks in results.items():
+            notes = []
+            for name, result in notebooks.items():
+                if result.tampered:
+                    notes.append(f"{name}: student code changed {', '.join(result.tampered[:5])}")
+                if not result.complete:
+                    notes.append(f"{name}: the clean re-check did not finish")
+                lowered = []
+                for cell in gb.find_notebook(name, assignment).grade_cells:
+                    grade = gb.find_grade(cell.name, name, assignment, student)
+                    if grade.auto_score and not result.passed.get(cell.name, False):
+                        grade.auto_score = 0.0
+                        lowered.append(cell.name)
+                if lowered:
+                    notes.append(f"{name}: passed under nbgrader but failed the clean re-check, "
+                                 f"scored 0: {', '.join(lowered)}")
+            gb.db.commit()
+            by_student[student].problem = "; ".join(notes)
+        for outcome in outcomes:
+            if outcome.student in results:
+                sub = gb.find_submission(assignment, outcome.student)
+                outcome.score = float(sub.score)
 
 
 def ensure_in_gradebook(course: Course, assignment: str) -> None:
@@ -129,14 +234,25 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
     if not found:
         raise CourseError(f"no submissions of {assignment} under {course.root / 'submitted'}")
     ensure_in_gradebook(course, assignment)
-    outcomes = []
-    for student in tqdm(found, desc=f"autograde {assignment}", unit="student",
-                        disable=not progress, file=sys.stderr):
-        result = course.api.autograde(assignment, student, force=True, create=True)
-        outcome = Outcome(student, graded=bool(result["success"]))
-        if not outcome.graded:
-            outcome.problem = _first_error(result)
-        outcomes.append(outcome)
+    outcomes, rechecks = [], {}
+    # Each clean re-check runs in its own process while nbgrader grades the next student.
+    with ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) // 2)) as pool:
+        for student in tqdm(found, desc=f"autograde {assignment}", unit="student",
+                            disable=not progress, file=sys.stderr):
+            too_big = _oversized(course, assignment, student)
+            if too_big:
+                with course.api.gradebook as gb:  # listed in the export like any student
+                    gb.update_or_create_student(student)
+                outcomes.append(Outcome(student, graded=False, problem=too_big))
+                continue
+            result = course.api.autograde(assignment, student, force=True, create=True)
+            outcome = Outcome(student, graded=bool(result["success"]))
+            if not outcome.graded:
+                outcome.problem = _first_error(result)
+            else:
+                rechecks[student] = pool.submit(_recheck, course, assignment, student)
+            outcomes.append(outcome)
+        found_by_recheck = {s: f.result() for s, f in rechecks.items()}
     with course.api.gradebook as gb:
         for outcome in outcomes:
             try:
@@ -146,9 +262,11 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
                 outcome.problem = outcome.problem or "no graded submission recorded"
                 continue
             outcome.score, outcome.max_score = float(sub.score), float(sub.max_score)
+    _apply_rechecks(course, assignment, found_by_recheck, outcomes)
     for outcome in outcomes:
         if outcome.graded:
-            _, outcome.problem = _submission_status(course, assignment, outcome.student)
+            _, problem = _submission_status(course, assignment, outcome.student)
+            outcome.problem = "; ".join(p for p in (problem, outcome.problem) if p)
     _write_statuses(course, assignment, outcomes)
     return outcomes
 
