@@ -1,0 +1,142 @@
+"""Unit tests of the grading sandbox and the clean re-check (the class-wide ones: test_hostile.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ROOT, read_nb
+
+from grader import recheck, sandbox
+from grader.kernels import shown_paths
+
+
+def _nb(*cells):
+    """A notebook of (grade_id or None, kind, source); kind: solution, test, given or plain."""
+    nb = nbformat.v4.new_notebook()
+    for gid, kind, source in cells:
+        cell = nbformat.v4.new_code_cell(source)
+        if gid:
+            cell.metadata["nbgrader"] = {"grade_id": gid, "solution": kind == "solution",
+                                         "grade": kind == "test", "locked": kind != "solution"}
+        nb.cells.append(cell)
+    return nb
+
+
+SOURCE = _nb(("imports", "given", "import math"), ("f", "solution", "def f(): ..."),
+             ("test-f", "test", "assert f() == 1"), ("g", "solution", "def g(): ..."),
+             ("test-g", "test", "assert g() == 2"))
+
+
+def _kinds(cells):
+    return [(c["kind"], c["grade_id"], c["code"]) for c in cells]
+
+
+def test_plan_takes_tests_from_source_and_answers_from_the_student():
+    student = _nb(("imports", "given", "import os  # edited"), ("f", "solution", "def f(): return 1"),
+                  ("test-f", "test", "pass  # edited"), (None, "plain", "x = 3"),
+                  ("g", "solution", "def g(): return 2"), ("test-g", "test", "assert g() == 2"))
+    assert _kinds(recheck.plan(SOURCE, student)) == [
+        ("given", "imports", "import math"), ("student", "f", "def f(): return 1"),
+        ("test", "test-f", "assert f() == 1"), ("student", None, "x = 3"),
+        ("student", "g", "def g(): return 2"), ("test", "test-g", "assert g() == 2")]
+
+
+def test_plan_puts_a_deleted_test_back_after_the_cell_before_it():
+    student = _nb(("imports", "given", "import math"), ("f", "solution", "def f(): return 1"),
+                  ("g", "solution", "def g(): return 2"), ("test-g", "test", ""))
+    plan = _kinds(recheck.plan(SOURCE, student))
+    assert [k[1] for k in plan] == ["imports", "f", "test-f", "g", "test-g"]
+    assert plan[2] == ("test", "test-f", "assert f() == 1")
+
+
+def test_plan_runs_a_duplicated_test_once_from_source():
+    student = _nb(("imports", "given", "import math"), ("f", "solution", "def f(): return 1"),
+                  ("test-f", "test", "assert f() == 1"), ("test-f", "test", "pass"),
+                  ("g", "solution", "def g(): return 2"), ("test-g", "test", ""))
+    plan = recheck.plan(SOURCE, student)
+    assert [c["kind"] for c in plan if c["grade_id"] == "test-f"] == ["test", "student"]
+
+
+def test_guard_names_and_undoes_changes():
+    module = types.ModuleType("helpers.fake")
+
+    def check(x):
+        return x
+
+    module.check, module.value = check, 1
+    guard = recheck.Guard([module])
+    assert guard.changed() == []
+    module.check = lambda x: None
+    check.__code__ = (lambda x: None).__code__
+    module.value = 2
+    changed = guard.changed()
+    assert "helpers.fake.check" in changed and "helpers.fake.value" in changed
+    assert any("(its code)" in item for item in changed)
+    guard.restore()
+    assert guard.changed() == [] and module.check is check and module.check(5) == 5
+
+
+def _solved_gradients(tmp_path, extra: str = ""):
+    from test_autograde import solution_sources, submission
+
+    src = ROOT / "source" / "01_gradients" / "gradients.ipynb"
+    nb = submission(read_nb(ROOT / "release" / "01_gradients" / src.name), solution_sources(read_nb(src)))
+    if extra:
+        nb.cells.insert(2, nbformat.v4.new_code_cell(extra))
+    path = tmp_path / src.name
+    nbformat.write(nb, str(path))
+    return src, path
+
+
+def test_recheck_passes_a_correct_notebook_and_catches_a_patched_checker(tmp_path):
+    src, path = _solved_gradients(tmp_path)
+    result = recheck.run(src, path, tmp_path, tmp_path, timeout=30)
+    assert result.complete and result.tampered == []
+    assert result.passed and all(result.passed.values()), result.passed
+    src, path = _solved_gradients(tmp_path, "from helpers import checks\nchecks.check_close = print")
+    result = recheck.run(src, path, tmp_path, tmp_path, timeout=30)
+    assert "helpers.checks.check_close" in result.tampered
+    assert all(result.passed.values())  # undone before the tests ran: a correct notebook still passes
+
+
+def test_switched_off_sandbox_says_what_is_missing(tmp_path):
+    env = {**os.environ, "COURSE_SANDBOX": "off"}
+    code = "from grader import sandbox; p = sandbox.detect(); print(p.namespaces, p.missing)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout
+    assert out.startswith("False") and "switched off" in out
+
+
+@pytest.mark.skipif(not sandbox.detect().namespaces, reason="this machine gives no namespaces")
+def test_sandboxed_command_hides_the_course_and_the_network(tmp_path):
+    (tmp_path / "secret.txt").write_text("solution")
+    secrets = [str(tmp_path / "secret.txt"), str(ROOT / "source")]
+    probe = ("import os, socket\n"
+             f"print(*[os.path.exists(p) for p in {secrets!r}])\n"
+             "try:\n    socket.create_connection(('127.0.0.1', 22), timeout=2)\n    print('net')\n"
+             "except OSError:\n    print('no net')\nprint(os.getuid())")
+    cmd = sandbox.command([sys.executable, "-c", probe], show=shown_paths(), writable=[],
+                          uid=sandbox.new_uid(),
+                          hide=[str(tmp_path), str(ROOT)])
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd="/", timeout=60)
+    lines = proc.stdout.split("\n")
+    assert lines[0] == "False False" and lines[1] == "no net", proc.stdout + proc.stderr
+    if sandbox.detect().separate_user:
+        assert int(lines[2]) in sandbox.UIDS
+
+
+def test_autograde_says_at_start_up_what_is_missing(tmp_path):
+    from conftest import copy_course
+
+    course = copy_course(tmp_path / "course", with_editions=False)
+    # No submissions: the command stops right after its start-up report.
+    proc = subprocess.run([str(Path(sys.executable).parent / "course"), "--root", str(course),
+                           "autograde", "01_gradients"], capture_output=True, text=True,
+                          env={**os.environ, "COURSE_SANDBOX": "off"})
+    assert proc.returncode != 0
+    assert "grading without full protection" in proc.stderr and "switched off" in proc.stderr
