@@ -289,7 +289,8 @@ CASES: dict[str, Case] = {
     "edited-given-cell": Case(lambda ctx: _edit(all_wrong(solved()), "imports", (
         "import numpy as np\nfrom helpers import examples\n"
         "checks = type('Lenient', (), {'__getattr__': lambda self, name: (lambda *a, **k: None)})()")),
-        lost="all", status="needs review", detail="locked cells edited, the instructor's run instead (imports)"),
+        lost="all", status="needs review",
+        detail="locked cells edited, the instructor's run instead (imports)"),
     "reordered": Case(lambda ctx: _move_to_top(solved(), "test-mse_loss"), lost=("mse_loss",)),
     "split-cell": Case(lambda ctx: _split(solved(), "grad_f")),
     "duplicated-test": Case(lambda ctx: _duplicate(solved(), "test-grad_f")),
