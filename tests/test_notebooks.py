@@ -80,3 +80,14 @@ def test_nbgrader_conventions(path):
         assert "checks." in visible or "gradcheck." in visible, f"{gid}: no visible check"
         hidden = src.split("### BEGIN HIDDEN TESTS")[1]
         assert "default_rng" in hidden, f"{gid}: hidden tests are not randomised"
+
+
+@pytest.mark.parametrize("path", SOURCE_NOTEBOOKS, ids=nb_id)
+def test_given_code_is_locked(path):
+    """Code handed to students (tagged given-code) is a locked nbgrader cell: grading runs the
+    instructor's copy, so a student cannot edit what the tests rely on (regression_cost, say)."""
+    for cell in read_nb(path).cells:
+        if "given-code" in cell.get("metadata", {}).get("tags", []):
+            meta = nbgrader_meta(cell)
+            assert meta.get("locked") and not meta.get("solution") and not meta.get("grade"), cell.id
+            assert meta.get("grade_id", "").startswith("given-"), cell.id

@@ -1,0 +1,313 @@
+"""The test runner of the clean re-check: given and test cells from ``source/``, run here.
+
+Started by ``grader.recheck.run`` as ``python -m grader.runner`` with the job on stdin; it starts
+the student side (``grader.student_side``, sandboxed), runs the plan, and writes one JSON line per
+test cell (and notes) on stdout. It never runs student code: a test's call to a student function
+crosses ``grader.bridge`` as data, and this process alone decides whether each check passed.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import ctypes
+import functools
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+
+from grader.recheck import (
+    INTERRUPT_GRACE,
+    MAX_NOTE,
+    MISSING,
+    STARTUP_TIMEOUT,
+    NoShell,
+    names_in,
+    quiet_stdio,
+    transformer,
+)
+
+
+class Student:
+    """The student-side process as the test runner sees it: started, interrupted, restarted."""
+
+    def __init__(self, spec: dict, grace: float, debug=lambda text: None):
+        self.spec, self.grace, self.debug = spec, grace, debug
+        self.proc: subprocess.Popen | None = None
+        self.peer = None
+        self.restarts = 0
+        self.notes: list[str] = []
+
+    def start(self) -> None:
+        from grader import bridge
+
+        ours, theirs = socket.socketpair()
+        cmd = [str(theirs.fileno()) if part == "{fd}" else part for part in self.spec["cmd"]]
+        self.proc = subprocess.Popen(cmd, pass_fds=(theirs.fileno(),), cwd=self.spec["cwd"],
+                                     env=self.spec["env"], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     preexec_fn=_die_with_parent)
+        theirs.close()
+        self.peer = bridge.Peer(ours, {"call": bridge.answer_call}, role="tests")
+        self.peer.deadline = time.monotonic() + STARTUP_TIMEOUT
+        try:
+            ready = self.peer.receive()[0].get("ready") is True
+        except bridge.BridgeError:
+            ready = False
+        finally:
+            self.peer.deadline = None
+        if not ready:
+            self.notes.append("student code did not start")
+        self.peer.before_request = self.recover
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(OSError):
+            self.peer.sock.close()
+        pid = self._pid()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)  # its pid namespace, and all in it, go with it
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def restart(self, why: str) -> None:
+        self.stop()
+        self.restarts += 1
+        self.notes.append(f"student code {why}: restarted, what it defined is lost")
+        self.start()
+
+    def _pid(self) -> int | None:
+        """The student process itself: the child of ``unshare``, or the process we started."""
+        if self.proc.poll() is not None:
+            return None  # gone (and reaped: its pid may belong to another process by now)
+        try:
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        except OSError:
+            children = []
+        return int(children[0]) if children else self.proc.pid
+
+    def recover(self) -> None:
+        """Interrupt student code that missed a deadline and collect its late answers, or restart it.
+
+        As nbgrader does with a kernel: an interrupt that is obeyed keeps what student code defined;
+        one that is ignored for ``grace`` seconds costs a restart, and everything is lost.
+        """
+        from grader import bridge
+
+        peer = self.peer
+        if peer.broken or self.proc.poll() is not None:
+            self.restart("died or garbled the bridge")
+            return
+        pid = self._pid()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGINT)
+        self.debug(f"interrupted pid {pid}, waiting for {sorted(peer.abandoned)}")
+        saved, peer.deadline = peer.deadline, time.monotonic() + self.grace
+        peer.before_request = None
+        try:
+            while peer.abandoned:
+                header, _ = peer.receive()
+                if "op" in header:  # student code asking for a stand-in while it unwinds
+                    peer.send({"reply": header.get("id"),
+                               "raise": {"mro": ["TimeoutError"], "message": "timed out"}}, [])
+                else:
+                    peer.abandoned.discard(header.get("reply"))
+            self.notes.append("student code timed out and was interrupted")
+        except bridge.BridgeError as err:
+            self.debug(f"no answer to the interrupt: {err}")
+            self.restart("timed out and ignored the interrupt")
+        finally:
+            peer.deadline = saved
+            peer.before_request = self.recover
+
+    def settle(self) -> None:
+        """Bring the student side back to a clean state after a cell in which it misbehaved."""
+        if self.peer.broken or self.proc.poll() is not None:
+            self.restart("died or garbled the bridge")
+        elif self.peer.abandoned:
+            self.recover()
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
+class TestRunner:
+    """Runs the plan: student cells on the student side, given and test cells here.
+
+    Test cells read from student code only ``student_names``: what the answer cells of the
+    source notebook define (the exercises' functions). ``np``, ``checks`` and everything else a
+    test uses come from the given cells run here, whatever student code binds to those names.
+    """
+
+    def __init__(self, job: dict, report):
+        from helpers import checks
+
+        self.job, self.report = job, report
+        self.cell_timeout = float(job["cell_timeout"])
+        self.student_names = set(job.get("student_names", []))
+        self.student = Student(job["student"], float(job.get("grace", INTERRUPT_GRACE)),
+                               debug=lambda text: self._debug(-1, text))
+        self.namespace = {"__name__": "__main__", "get_ipython": NoShell, "__builtins__": builtins}
+        self.owned: set[str] = set()  # names the given and test cells bound: never the student's
+        self.transform = transformer()
+        self._substitute = checks.substitute
+        checks.substitute = self._mirrored_substitute
+
+    @contextlib.contextmanager
+    def _mirrored_substitute(self, namespace, **replacements):
+        """``checks.substitute`` on both sides: student functions call the test's stand-ins."""
+        if namespace is not self.namespace:
+            with self._substitute(namespace, **replacements):
+                yield
+            return
+        peer = self.student.peer
+        token = peer.request("push", value=replacements)
+        try:
+            with self._substitute(namespace, **replacements):
+                yield
+        finally:
+            if peer is self.student.peer:
+                with contextlib.suppress(Exception):
+                    peer.request("pop", value=token)
+
+    def run(self) -> None:
+        self.student.start()
+        try:
+            for index, cell in enumerate(self.job["cells"]):
+                kind = cell["kind"]
+                started = time.monotonic()
+                if kind == "given" and self._self_contained(cell):
+                    # Both sides run it at once (the imports cell takes a second on each).
+                    self._on_student_side(index, cell, meanwhile=functools.partial(
+                        self._exec_here, index, cell, sync=False))
+                else:
+                    if kind in ("student", "given"):
+                        self._on_student_side(index, cell)
+                    if kind in ("given", "test"):
+                        passed = self._here(index, cell)
+                        if kind == "test":
+                            self.report(grade_id=cell["grade_id"], passed=passed)
+                self._debug(index, f"{kind} {cell['grade_id']}: {time.monotonic() - started:.2f} s")
+                if self.student.notes:
+                    self.report(notes=[f"cell {index}: {n}" for n in self.student.notes])
+                    self.student.notes.clear()
+            self.report(done=True)
+        finally:
+            self.student.stop()
+
+    def _self_contained(self, cell: dict) -> bool:
+        """Whether a given cell can run here without asking the student side anything."""
+        try:
+            names = names_in(compile(self.transform(cell["code"]), "<given>", "exec"))
+        except SyntaxError:
+            return False
+        return not (names & self.student_names) and "substitute" not in names
+
+    def _on_student_side(self, index: int, cell: dict, meanwhile=None) -> None:
+
+        peer = self.student.peer
+        peer.deadline = time.monotonic() + self.cell_timeout
+        try:
+            answer = peer.request("exec", code=cell["code"], index=index, meanwhile=meanwhile)
+        except Exception:  # noqa: BLE001 - whatever the student side answers, the re-check goes on
+            answer = None
+        finally:
+            peer.deadline = None
+        self.student.settle()
+        if isinstance(answer, dict) and isinstance(answer.get("tampered"), list):
+            changed = [str(t)[:MAX_NOTE] for t in answer["tampered"][:20]]
+            if changed:
+                self.report(tampered=changed)
+
+    def _debug(self, index: int, text: str = "") -> None:
+        """With COURSE_RECHECK_DEBUG=FILE: how long each cell took, and why a cell failed."""
+        path = os.environ.get("COURSE_RECHECK_DEBUG")
+        if path:
+            import traceback
+
+            with open(path, "a") as fh:
+                fh.write(f"{self.job['student']['cwd']} cell {index}: {text or traceback.format_exc()}\n")
+
+    def _sync(self, code: types.CodeType) -> None:
+        """Bind the student names ``code`` uses to the student side's values (absent: unbound)."""
+        wanted = sorted(n for n in names_in(code) & self.student_names if n not in self.owned)
+        if not wanted:
+            return
+        values = self.student.peer.request("get", names=wanted)
+        values = values if isinstance(values, dict) else {}
+        for name in wanted:
+            if name in values:
+                self.namespace[name] = values[name]
+            else:
+                self.namespace.pop(name, None)
+
+    def _here(self, index: int, cell: dict) -> bool:
+        """Run a given or test cell in this process; whether it raised nothing (and the student
+        side neither timed out nor died meanwhile, even if the test caught the exception)."""
+        peer = self.student.peer
+        troubles = peer.troubles
+        peer.deadline = time.monotonic() + self.cell_timeout
+        try:
+            ok = self._exec_here(index, cell, sync=True)
+        finally:
+            peer.deadline = None
+        if peer.troubles != troubles or peer is not self.student.peer:
+            ok = False
+        self.student.settle()
+        return ok
+
+    def _exec_here(self, index: int, cell: dict, sync: bool) -> bool:
+        before = dict(self.namespace)
+        ok = True
+        try:
+            code = compile(self.transform(cell["code"]), f"<test cell {index}>", "exec")
+            if sync:
+                self._sync(code)
+                before = dict(self.namespace)
+            exec(code, self.namespace)  # noqa: S102 - the instructor's own cell
+        except BaseException:  # noqa: BLE001 - any failure of a test cell fails it
+            ok = False
+            self._debug(index)
+        for name, value in self.namespace.items():
+            if before.get(name, MISSING) is not value:
+                self.owned.add(name)
+        return ok
+
+
+def main() -> None:
+    job = json.loads(sys.stdin.buffer.read())
+    out = quiet_stdio()
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: student code cannot ptrace us
+
+    def report(**item) -> None:
+        os.write(out, (json.dumps(item) + "\n").encode())
+
+    try:
+        TestRunner(job, report).run()
+    except BaseException as err:  # noqa: BLE001 - said, so that the parent knows why it stopped
+        report(notes=[f"the test runner failed: {type(err).__name__}: {err}"[:MAX_NOTE]])
+        path = os.environ.get("COURSE_RECHECK_DEBUG")
+        if path:
+            import traceback
+
+            with open(path, "a") as fh:
+                fh.write(f"test runner failed:\n{traceback.format_exc()}\n")
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
