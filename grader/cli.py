@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
-from grader.course import Course, CourseError, find_root
+from grader.course import Course, CourseError, find_root, tools_on_path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,6 +67,7 @@ def _cmd_autograde(course: Course, args) -> int:
     from grader import sandbox
     from grader.grading import autograde
 
+    course.require_assignment(args.assignment)  # a typo is one line, before anything else
     protections = sandbox.detect()
     for gap in protections.missing:
         print(f"warning: grading without full protection: {gap}", file=sys.stderr)
@@ -147,16 +147,9 @@ COMMANDS = {
 }
 
 
-def _tools_on_path() -> None:
-    """nbgrader runs `alembic` by name: make this environment's scripts findable without activating."""
-    bindir = str(Path(sys.executable).parent)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _tools_on_path()
+    tools_on_path()
     try:
         level = logging.INFO if args.verbose else logging.ERROR
         if args.command == "validate" and args.root is None:

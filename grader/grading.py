@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
+import queue
+import signal
+import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,6 +212,93 @@ def _apply_rechecks(course: Course, assignment: str, results: dict, outcomes: li
                 outcome.score = float(sub.score)
 
 
+class Worker:
+    """nbgrader's autograde, one student at a time, in a child process.
+
+    A submission that makes nbgrader hang (a kernel whose channels it garbled, say) costs a
+    restart of this process after ``limit`` seconds, and is reported as not graded; the class goes on.
+    """
+
+    def __init__(self, course: Course, assignment: str):
+        self.course, self.assignment = course, assignment
+        self.proc: subprocess.Popen | None = None
+        self.restarts = 0
+
+    def _start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "grader.grading", str(self.course.root), self.assignment,
+             str(self.course.log_level)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            start_new_session=True)
+        self.lines: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, args=(self.proc.stdout, self.lines), daemon=True).start()
+
+    @staticmethod
+    def _read(stream, lines: queue.Queue) -> None:
+        for line in stream:
+            lines.put(line)
+        lines.put(None)
+
+    def _kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)  # kernels die with it (their parent-death signal)
+        self.proc.wait()
+        self.proc = None
+
+    def grade(self, student: str, limit: float) -> dict:
+        """nbgrader's result for ``student`` ({"success", "log"}), within ``limit`` seconds."""
+        if self.proc is None:
+            self._start()
+        try:
+            self.proc.stdin.write(json.dumps(student) + "\n")
+            self.proc.stdin.flush()
+            line = self.lines.get(timeout=limit)
+        except queue.Empty:
+            self._kill()
+            self.restarts += 1
+            return {"success": False,
+                    "log": f"[ERROR] grading stopped after {limit:.0f} s: the submission blocked nbgrader"}
+        except OSError:
+            line = None
+        if line is None:  # the worker died under this submission
+            self._kill()
+            self.restarts += 1
+            return {"success": False, "log": "[ERROR] the grading process died on this submission"}
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.proc is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._kill()
+
+
+def _worker_main(root: str, assignment: str, log_level: str) -> None:
+    """The child process of ``Worker``: reads student ids (JSON lines), writes results."""
+    out = os.dup(1)
+    os.dup2(2, 1)  # whatever nbgrader or a library prints must not mix with the results
+    sys.stdout = sys.stderr
+    course = Course(Path(root), log_level=int(log_level))
+    for line in sys.stdin:
+        student = json.loads(line)
+        result = course.api.autograde(assignment, student, force=True, create=True)
+        os.write(out, (json.dumps({"success": bool(result["success"]),
+                                   "log": str(result.get("log") or "")}) + "\n").encode())
+
+
+def _time_limit(course: Course, assignment: str, student: str) -> float:
+    """Seconds nbgrader may take for one submission: every cell its timeout, and some."""
+    timeout = float(course.config.Execute.get("timeout", 60) or 60)
+    cells = 0
+    for path in (course.root / "submitted" / student / assignment).glob("*.ipynb"):
+        cells += max(1, len(_read(path).cells))
+    cells = max(cells, sum(len(_read(p).cells) for p in course.notebooks(assignment)))
+    return min((cells + 5) * (timeout + 20) + 120, 4 * 3600)
+
+
 def ensure_in_gradebook(course: Course, assignment: str) -> None:
     """Record the assignment's cells in the gradebook (a fresh clone has no gradebook.db)."""
     with course.api.gradebook as gb:
@@ -235,6 +327,7 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
         raise CourseError(f"no submissions of {assignment} under {course.root / 'submitted'}")
     ensure_in_gradebook(course, assignment)
     outcomes, rechecks = [], {}
+    worker = Worker(course, assignment)
     # Each clean re-check runs in its own process while nbgrader grades the next student.
     with ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) // 2)) as pool:
         for student in tqdm(found, desc=f"autograde {assignment}", unit="student",
@@ -245,13 +338,14 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
                     gb.update_or_create_student(student)
                 outcomes.append(Outcome(student, graded=False, problem=too_big))
                 continue
-            result = course.api.autograde(assignment, student, force=True, create=True)
+            result = worker.grade(student, _time_limit(course, assignment, student))
             outcome = Outcome(student, graded=bool(result["success"]))
             if not outcome.graded:
                 outcome.problem = _first_error(result)
             else:
                 rechecks[student] = pool.submit(_recheck, course, assignment, student)
             outcomes.append(outcome)
+        worker.close()
         found_by_recheck = {s: f.result() for s, f in rechecks.items()}
     with course.api.gradebook as gb:
         for outcome in outcomes:
@@ -348,3 +442,7 @@ def summary(course: Course, assignment: str) -> list[CellStats]:
                     len(scores),
                 ))
     return sorted(stats, key=lambda c: (c.mean / c.max_score if c.max_score else 1.0, c.grade_id))
+
+
+if __name__ == "__main__":
+    _worker_main(*sys.argv[1:4])

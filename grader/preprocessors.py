@@ -9,17 +9,20 @@ is replaced by one line saying what was checked.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
 
+import zmq
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import DeadKernelError
+from nbclient.util import run_hook
 from nbformat import from_dict
 from nbformat import v4 as nbformat_v4
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Enum, Integer, Unicode
 
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
@@ -245,8 +248,11 @@ class GuardedExecute(Execute):
     """
 
     interrupt_grace = Integer(5, help="seconds a kernel gets to obey an interrupt").tag(config=True)
+    send_timeout = Integer(10, help="seconds a message to the kernel may wait to be sent").tag(config=True)
     # After a restart the interrupted cell's output never completes: say so, do not abort.
     raise_on_iopub_timeout = Bool(False).tag(config=True)
+    # A graceful shutdown asks the kernel over its control channel, which student code can break.
+    shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         from grader.kernels import SandboxedKernelManager  # imports matplotlib: only when grading
@@ -260,18 +266,53 @@ class GuardedExecute(Execute):
             self._idle_seen += 1
         return super().process_message(msg, cell, cell_index)
 
+    async def async_start_new_kernel_client(self):
+        # nbclient's own steps, without the heartbeat channel: its thread waits for ever on a
+        # kernel whose heartbeat socket student code garbled, and nbclient never uses it.
+        self.kc = self.km.client()
+        try:
+            await ensure_async(self.kc.start_channels(hb=False))
+            self._bound_sends(self.kc)
+            await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
+        except Exception:
+            await self._async_cleanup_kernel()
+            raise
+        self.kc.allow_stdin = False
+        await run_hook(self.on_notebook_start, notebook=self.nb)
+        return self.kc
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)  # nbclient binds its own
+
+    def _bound_sends(self, kc) -> None:
+        """Sends to the kernel time out: student code that garbles its own end of a channel
+        (writing to every file descriptor it has) leaves zmq with no peer, and a send would
+        otherwise wait for one for ever, stopping the whole class."""
+        for channel in (kc.shell_channel, kc.control_channel, kc.stdin_channel):
+            socket = getattr(channel, "socket", None)
+            if socket is not None:
+                socket.setsockopt(zmq.SNDTIMEO, self.send_timeout * 1000)
+                socket.setsockopt(zmq.LINGER, 0)
+
     def preprocess_cell(self, cell, resources, index):
         try:
             return super().preprocess_cell(cell, resources, index)
-        except DeadKernelError:
-            # os._exit, a segfault, the CPU limit: grade what ran, and run the rest on a new kernel.
-            self.log.error("The kernel died in cell %d: restarting it.", index)
+        except (DeadKernelError, zmq.ZMQError) as err:
+            # os._exit, a segfault, the CPU limit, a garbled channel: grade what ran, and run the
+            # rest on a new kernel.
+            self.log.error("The kernel died or stopped answering in cell %d (%s): restarting it.",
+                           index, type(err).__name__)
             cell.outputs.append(from_dict({
                 "output_type": "error", "ename": "DeadKernelError", "evalue": "the kernel died",
                 "traceback": ["DeadKernelError: the kernel died while running this cell"]}))
-            run_sync(self.km.restart_kernel)(now=True)
-            run_sync(self.kc._async_wait_for_ready)(timeout=self.startup_timeout)
+            run_sync(self._async_fresh_kernel)()
             return cell, resources
+
+    async def _async_fresh_kernel(self) -> None:
+        """A new kernel and a new client: the old client's sockets may be stuck on a garbled peer."""
+        await ensure_async(self.km.restart_kernel(now=True))
+        with contextlib.suppress(Exception):
+            self.kc.stop_channels()
+        await self.async_start_new_kernel_client()
 
     async def _async_handle_timeout(self, timeout, cell=None):
         seen = self._idle_seen

@@ -24,6 +24,7 @@ import os
 import resource
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -61,7 +62,10 @@ class Protections:
     def unshare_args(self) -> list[str]:
         if not self.namespaces:
             return []
-        args = [shutil.which("unshare") or "unshare"]
+        # setpriv: unshare itself dies with whoever started it (nbgrader killed by a watchdog).
+        setpriv = shutil.which("setpriv")
+        args = [setpriv, "--pdeathsig", "KILL"] if setpriv else []
+        args += [shutil.which("unshare") or "unshare"]
         if self.user_namespace:
             args += ["--user", "--map-root-user"]
         return args + ["--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc"]
@@ -175,6 +179,8 @@ def _drop_privileges(spec: dict) -> None:
         os.setgid(NOGROUP)
         os.setuid(uid)
     libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    # ``unshare --kill-child`` asked for SIGKILL when unshare dies, but changing user cleared it.
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     for name, value in spec["limits"].items():
         if name == "NPROC" and not spec["nproc"]:
             continue  # counted per user: a limit on the instructor's own user would break their desktop

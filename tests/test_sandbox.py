@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 import types
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import nbformat
 import pytest
 from conftest import ROOT, read_nb
 
-from grader import recheck, sandbox
+from grader import recheck, sandbox, student_side
 from grader.kernels import shown_paths
 
 
@@ -70,7 +72,7 @@ def test_guard_names_and_undoes_changes():
         return x
 
     module.check, module.value = check, 1
-    guard = recheck.Guard([module])
+    guard = student_side.Guard([module])
     assert guard.changed() == []
     module.check = lambda x: None
     check.__code__ = (lambda x: None).__code__
@@ -140,3 +142,73 @@ def test_autograde_says_at_start_up_what_is_missing(tmp_path):
                           env={**os.environ, "COURSE_SANDBOX": "off"})
     assert proc.returncode != 0
     assert "grading without full protection" in proc.stderr and "switched off" in proc.stderr
+
+
+def test_a_submission_that_blocks_nbgrader_is_stopped_and_the_next_is_graded(tmp_path):
+    """The watchdog of grading.Worker: past its time limit the worker and its kernel are killed."""
+    from conftest import copy_course
+    from test_autograde import solution_sources, submission
+
+    from grader import grading
+    from grader.course import Course
+
+    root = copy_course(tmp_path / "course", with_editions=False)
+    src = root / "source" / "01_gradients" / "gradients.ipynb"
+    solved = submission(read_nb(ROOT / "release" / "01_gradients" / src.name), solution_sources(read_nb(src)))
+    slow = nbformat.from_dict(solved)
+    slow.cells.insert(3, nbformat.v4.new_code_cell("import time\ntime.sleep(30)"))
+    for student, nb in (("slow", slow), ("quick", solved)):
+        out = root / "submitted" / student / "01_gradients" / src.name
+        out.parent.mkdir(parents=True)
+        nbformat.write(nb, str(out))
+    course = Course(root)
+    grading.ensure_in_gradebook(course, "01_gradients")
+    worker = grading.Worker(course, "01_gradients")
+    seen: set[int] = set()
+    watching = threading.Event()
+
+    def watch():  # every process the worker starts while it grades "slow", kernels included
+        while not watching.is_set():
+            if worker.proc is not None:
+                seen.update(_descendants(worker.proc.pid))
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        blocked = worker.grade("slow", limit=8)
+    finally:
+        watching.set()
+        watcher.join()
+    try:
+        assert not blocked["success"] and "stopped after 8 s" in blocked["log"]
+        assert worker.restarts == 1 and seen
+        time.sleep(1)
+        assert not [pid for pid in seen if _running(pid)], "processes outlived the kill"
+        assert worker.grade("quick", limit=300)["success"]
+    finally:
+        worker.close()
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
