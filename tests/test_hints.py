@@ -64,6 +64,34 @@ def _graded(notebook: str) -> list[str]:
 NOTEBOOKS = sorted(str(p.relative_to(ROOT / "source")) for p in (ROOT / "source").glob("*/*.ipynb"))
 
 
+def failing_tests(notebook: str, unanswered: str) -> set[str]:
+    """The test cells that fail when exercise ``unanswered`` is left as released (its stub) and
+    every other one is solved: the whole notebook in-process, every test cell run."""
+    released = {_meta(c).get("grade_id"): c.source for c in read_nb(ROOT / "release" / notebook).cells}
+    namespace: dict = {"__name__": "__main__"}
+    failed = set()
+    for cell in read_nb(ROOT / "source" / notebook).cells:
+        meta = _meta(cell)
+        if cell.cell_type != "code" or not (meta.get("locked") or meta.get("solution")):
+            continue
+        source = released[meta["grade_id"]] if meta["grade_id"] == unanswered else _solved(cell.source)
+        source = "\n".join(ln for ln in source.splitlines() if not ln.lstrip().startswith("%"))
+        with contextlib.redirect_stdout(io.StringIO()):
+            try:
+                exec(compile(source, f"<{cell.id}>", "exec"), namespace)
+            except Exception:  # noqa: BLE001 - any failure of a test cell counts
+                if not meta.get("grade"):
+                    raise
+                failed.add(meta["grade_id"])
+    return failed
+
+
+@pytest.mark.parametrize("notebook, exercise", [(nb, gid) for nb in NOTEBOOKS for gid in _graded(nb)])
+def test_an_unanswered_exercise_costs_exactly_its_own_test(notebook, exercise):
+    """Stand-ins make every test independent: one missing answer fails its own test only."""
+    assert failing_tests(notebook, exercise) == {f"test-{exercise}"}
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_reference_solutions_pass_every_test_in_process(notebook):
     failures = {gid: run_test_cell(notebook, gid) for gid in _graded(notebook)}

@@ -152,6 +152,47 @@ except Exception as err:
 """
 
 
+# Reads the expected value a hidden test computed before calling: from the caller's frame.
+FRAME_PEEK = """import sys
+
+def mse_loss(y_hat, y):
+    if y_hat.shape != y.shape:
+        raise ValueError(f"y_hat {y_hat.shape} and y {y.shape} differ")
+    frame = sys._getframe(1)
+    while frame is not None:
+        seen = {**frame.f_globals, **frame.f_locals}
+        if isinstance(seen.get("expected"), float) and "yh_r" in seen:
+            return seen["expected"]
+        frame = frame.f_back
+    return 0.4375  # the lecture's value, typed in
+"""
+# Writes fake results and garbage on every file descriptor it finds, the re-check's included.
+FORGE_CHANNELS = """import json, os
+fake = json.dumps({"grade_id": "test-grad_f", "passed": True, "reply": 1, "value": {"t": "n"}})
+for fd in range(3, 64):
+    for payload in (fake.encode() + b"\\n", len(fake).to_bytes(4, "big") + fake.encode(), b"\\xff" * 64):
+        try:
+            os.write(fd, payload)
+        except OSError:
+            pass
+"""
+# Defines lenient checks before the imports cell and runs a test there (it moved the test up).
+SHADOWED_CHECKS = """import numpy as np
+
+class Lenient:
+    def copy_inputs(self, *arrays):
+        return tuple(np.copy(a) for a in arrays)
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+checks = Lenient()
+
+def mse_loss(y_hat, y):
+    return 0.0
+"""
+
+
 def _write_targets(ctx: Context) -> list[Path]:
     """Files a submission must not be able to change: the course's and the project's."""
     return [ctx.course / "gradebook.db", ctx.course / "source" / ASSIGNMENT / SOURCE.name,
@@ -263,6 +304,13 @@ CASES: dict[str, Case] = {
     "names-rebound": Case(lambda ctx: with_cell(all_wrong(solved()), (
         "import types\nchecks = types.SimpleNamespace(**{n: (lambda *a, **k: None) for n in dir(checks)})"),
         after="imports"), lost="all", status="needs review", detail="checks"),
+    "frame-peek": Case(lambda ctx: with_answer(solved(), "mse_loss", FRAME_PEEK), lost=("mse_loss",),
+                       status="needs review", detail="clean re-check"),
+    "forges-channels": Case(lambda ctx: with_cell(
+        with_cell(all_wrong(solved()), SKIP_EVERYTHING, after="imports"), FORGE_CHANNELS, after="imports"),
+        lost="all", status="needs review", detail="kernel died"),
+    "shadowed-checks": Case(lambda ctx: _before_imports(solved(), SHADOWED_CHECKS, "test-mse_loss"),
+                            lost=("mse_loss",), status="needs review", detail="clean re-check"),
     "rigged-eq": Case(lambda ctx: with_answer(solved(), "linreg_forward", (
         "class Anything:\n    def __eq__(self, other):\n        return True\n"
         "    __ne__ = lambda self, other: False\n\n"
@@ -321,6 +369,15 @@ CASES: dict[str, Case] = {
                       detail="over the limit"),
     "other-assignment": Case(lambda ctx: _other_assignment(), lost="all", status="needs review"),
 }
+
+
+def _before_imports(nb, code: str, test: str):
+    """A student cell of ``code`` and then the test cell ``test``, both above the imports cell."""
+    cell = nb.cells.pop(_index(nb, test))
+    at = _index(nb, "imports")
+    nb.cells.insert(at, cell)
+    nb.cells.insert(at, nbformat.v4.new_code_cell(code))
+    return nb
 
 
 def _delete(nb, grade_id):
@@ -487,6 +544,25 @@ def test_course_files_unchanged_by_students(graded):
     assert not (graded.course / "gradebook.db").read_bytes().endswith(b"tampered")
 
 
+def test_no_grading_process_outlives_grading(graded):
+    """No kernel or student side still in this class's folders, no orphaned grading process.
+
+    (Other tests may be grading at the same time: their processes have a living parent.)
+    """
+    left = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except (OSError, IndexError, ValueError):
+            continue
+        grading = any(k in cmdline for k in ("grader.recheck", "grader.grading", "ipykernel", "unshare"))
+        if cwd.startswith(str(graded.course)) or (grading and ppid == 1):
+            left.append(cmdline[:120])
+    assert not left, f"still running after grading: {left}"
+
+
 def test_gradebook_untouched_by_students(graded):
     course = graded.course
 
@@ -506,6 +582,24 @@ def test_feedback_hides_what_students_printed_of_hidden_tests(graded):
     assert "rng = np.random.default_rng(1011)" in secret
     assert "default_rng(1011)" not in text
     assert "line of a hidden test removed" in text
+
+
+REGRADED = ("correct", "checks-patched", "deleted-test", "corrupt-json", "frame-peek", "os-exit")
+
+
+def test_grading_again_changes_nothing(graded):
+    """Re-grading some students (hostile ones too) leaves every row of the export as it was."""
+    course = graded.course
+    args = [a for student in REGRADED for a in ("--student", student)]
+    proc = run_course("--root", str(course), "autograde", ASSIGNMENT, *args)
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # corrupt-json is still not graded
+    dest = course / "grades-again.csv"
+    run_course("--root", str(course), "export", "--output", str(dest), check=True)
+    with dest.open() as fh:
+        again = {r["student_id"]: r for r in csv.DictReader(fh) if r["assignment"] == ASSIGNMENT}
+    keys = ("score", "max_score", "status", "status_detail")
+    assert {s: [r[k] for k in keys] for s, r in again.items()} == \
+        {s: [r[k] for k in keys] for s, r in graded.rows.items()}
 
 
 def test_summary_reports_the_unusual_submissions(graded):
