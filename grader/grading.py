@@ -172,13 +172,14 @@ def _oversized(course: Course, assignment: str, student: str) -> str:
 def _recheck(course: Course, assignment: str, student: str) -> dict[str, recheck.Result]:
     """Clean re-check of each of the student's notebooks (see grader.recheck)."""
     timeout = float(course.config.Execute.get("timeout", 60) or 60)
+    grace = float(course.config.GuardedExecute.get("interrupt_grace", recheck.INTERRUPT_GRACE))
     results = {}
     for src in course.notebooks(assignment):
         graded = course.root / "autograded" / student / assignment
         submitted = course.root / "submitted" / student / assignment / src.name
         if submitted.is_file():
             try:
-                results[src.stem] = recheck.run(src, submitted, graded, course.root, timeout)
+                results[src.stem] = recheck.run(src, submitted, graded, course.root, timeout, grace)
             except Exception:  # noqa: BLE001 - one submission must not stop the class
                 results[src.stem] = recheck.Result()  # incomplete: its passes are not confirmed
     return results

@@ -107,8 +107,10 @@ class Result:
     complete: bool = False  # False: the test runner died or ran out of time before the end
 
 
-def run(source_path: Path, submitted_path: Path, cwd: Path, course_root: Path, timeout: float) -> Result:
-    """Re-check one notebook; student code runs sandboxed from ``cwd``; ``timeout`` per cell (s)."""
+def run(source_path: Path, submitted_path: Path, cwd: Path, course_root: Path, timeout: float,
+        grace: float = INTERRUPT_GRACE) -> Result:
+    """Re-check one notebook; student code runs sandboxed from ``cwd``; ``timeout`` per cell (s),
+    ``grace`` for student code to obey an interrupt."""
     # Imported here, not at the top: both child processes import this module, and nbformat
     # (jsonschema) takes a second and a half to import; kernels imports matplotlib.
     import nbformat
@@ -121,12 +123,12 @@ def run(source_path: Path, submitted_path: Path, cwd: Path, course_root: Path, t
     folder = kernels.kernel_dir(uid)
     student_cmd = kernels.sandboxed([sys.executable, "-m", "grader.student_side", "{fd}"],
                                     folder, uid, course_root)
-    job = {"cells": cells, "cell_timeout": timeout, "grace": INTERRUPT_GRACE,
+    job = {"cells": cells, "cell_timeout": timeout, "grace": grace,
            "student_names": answer_names(source_nb),
            "student": {"cmd": student_cmd, "cwd": str(cwd),
                        "env": {**os.environ, **kernels.kernel_env(folder), "OPENBLAS_NUM_THREADS": "1"}}}
     # Every cell may take its timeout, and each restart of student code its grace and a start.
-    deadline = (timeout + INTERRUPT_GRACE + 10) * (len(cells) + 1) + 60 + STARTUP_TIMEOUT
+    deadline = (timeout + grace + 10) * (len(cells) + 1) + 60 + STARTUP_TIMEOUT
     result = Result()
     proc = subprocess.Popen([sys.executable, "-m", "grader.runner"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,

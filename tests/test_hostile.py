@@ -235,8 +235,10 @@ CASES: dict[str, Case] = {
                     lost=("mse_loss", "linreg_backward", "l1_regularized_grad", "column_exp_sum")),
     "loop-top-level": Case(lambda ctx: with_cell(solved(), "while True:\n    pass", after="test-grad_f"),
                            status="needs review", detail="timed out"),
-    "loop-in-function": Case(lambda ctx: body_first(solved(), "grad_f", "    while True:\n        pass\n"),
-                             lost=("grad_f",), status="needs review"),
+    # Loops on its first call (in its test); the notebook's later calls of grad_f return at once.
+    "loop-in-function": Case(lambda ctx: body_first(solved(), "grad_f", (
+        "    global calls\n    calls = globals().get('calls', 0) + 1\n"
+        "    while calls == 1:\n        pass\n")), lost=("grad_f",), status="needs review"),
     "sigint-ignored": Case(lambda ctx: with_cell(solved(), (
         "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nt0 = time.time()\n"
         "while time.time() - t0 < 120:\n    pass"), after="test-numerical_gradient"),
