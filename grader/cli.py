@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("feedback", help="write HTML feedback for every autograded submission")
     p.add_argument("assignment")
+    p.add_argument("--student", action="append", default=None,
+                   help="write it only for this student (repeatable)")
 
     p = sub.add_parser("export", help="export all grades to CSV")
     p.add_argument("--output", type=Path, default=Path("grades.csv"),
@@ -89,7 +91,7 @@ def _cmd_autograde(course: Course, args) -> int:
 def _cmd_feedback(course: Course, args) -> int:
     from grader.grading import feedback
 
-    files = feedback(course, args.assignment)
+    files = feedback(course, args.assignment, args.student)
     print(f"{len(files)} feedback files under {course.root / 'feedback'}")
     return 0
 

@@ -366,13 +366,16 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
     return outcomes
 
 
-def feedback(course: Course, assignment: str) -> list[Path]:
-    """Generate HTML feedback for every autograded submission; returns the files written."""
+def feedback(course: Course, assignment: str, students: list[str] | None = None) -> list[Path]:
+    """Generate HTML feedback for every autograded submission (or ``students``'); the files."""
     course.require_assignment(assignment)
-    result = course.api.generate_feedback(assignment)
-    if not result["success"]:
-        raise CourseError(f"feedback for {assignment} failed: {_first_error(result)}")
-    return sorted((course.root / "feedback").glob(f"*/{assignment}/*.html"))
+    for student in students or [None]:
+        result = course.api.generate_feedback(assignment, student)
+        if not result["success"]:
+            who = f" of {student}" if student else ""
+            raise CourseError(f"feedback{who} for {assignment} failed: {_first_error(result)}")
+    return sorted(path for path in (course.root / "feedback").glob(f"*/{assignment}/*.html")
+                  if students is None or path.parts[-3] in students)
 
 
 def export(course: Course, dest: Path) -> Path:

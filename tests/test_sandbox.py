@@ -1,4 +1,4 @@
-"""Unit tests of the grading sandbox and the clean re-check (the class-wide ones: test_hostile.py)."""
+"""Unit tests of the grading sandbox and the clean re-check (class-wide: test_hostile_*.py)."""
 
 from __future__ import annotations
 

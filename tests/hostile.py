@@ -1,11 +1,15 @@
-"""A corpus of faulty and hostile submissions, graded in one class through `course autograde`.
+"""The corpus of faulty and hostile submissions, and the class that grades them.
 
 Every case is a submission of the first assignment (one is another assignment's notebook), built
 from the real release notebook, with its expected score and status asserted; some also assert
 what the graded notebook shows (an allocation refused, a fork refused, nothing found on disk).
 Each hostile case bounds itself (a few hundred processes that exit, 12 GB asked for and never
 touched, a 300 MB file, loops that end after two minutes), so that a missing protection fails its
-test instead of harming the machine. The class uses a 10-second cell timeout to keep this quick.
+test instead of harming the machine. A class uses a 10-second cell timeout to keep this quick.
+
+The corpus is graded as two classes, by two test modules that may run at the same time:
+``test_hostile_code.py`` (what student code does when it runs) and ``test_hostile_files.py``
+(what the submitted file holds: its cells, their metadata, its bytes).
 """
 
 from __future__ import annotations
@@ -29,8 +33,6 @@ from test_autograde import points, solution_sources, submission
 ASSIGNMENT = "01_gradients"
 SOURCE = ROOT / "source" / ASSIGNMENT / "gradients.ipynb"
 RELEASE = ROOT / "release" / ASSIGNMENT / "gradients.ipynb"
-# Split and duplicated cells share an id on purpose; nbformat says so each time they are read.
-pytestmark = pytest.mark.filterwarnings("ignore::nbformat.warnings.DuplicateCellId")
 MARKER = f"hostile-{uuid.uuid4().hex[:12]}"  # in the command line of processes students leave behind
 TIMEOUT = 10
 
@@ -442,31 +444,15 @@ def _listener():
     return server, accepted
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """Every case submitted to one class, autograded once; returns (course, export rows, listener)."""
-    course = copy_course(tmp_path_factory.mktemp("hostile") / "course")
-    with (course / "nbgrader_config.py").open("a") as fh:
-        fh.write(f"\nc.Execute.timeout = {TIMEOUT}\nc.GuardedExecute.interrupt_grace = 3\n")
-    server, accepted = _listener()
-    ctx = Context(course, server.getsockname()[1])
-    for student, case in CASES.items():
-        built = case.build(ctx)
-        out = course / "submitted" / student / ASSIGNMENT / SOURCE.name
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(built, bytes):
-            out.write_bytes(built)
-        else:
-            nbformat.write(built, str(out))
-    before = {t: hashlib.sha256(t.read_bytes()).hexdigest() for t in _write_targets(ctx) if t.is_file()}
-    proc = run_course("--root", str(course), "autograde", ASSIGNMENT)
-    server.close()
-    assert proc.returncode == 1, proc.stdout + proc.stderr  # 1: some submissions are not graded
-    dest = course / "grades.csv"
-    run_course("--root", str(course), "export", "--output", str(dest), check=True)
-    with dest.open() as fh:
-        rows = {r["student_id"]: r for r in csv.DictReader(fh) if r["assignment"] == ASSIGNMENT}
-    return Graded(course, rows, accepted, proc.stdout, before)
+CODE = (  # what student code does when it runs
+    "loop-top-level", "loop-in-function", "sigint-ignored", "huge-output-bytes", "huge-output-lines",
+    "memory-bomb", "fork-storm", "disk-filler", "sys-exit", "os-exit", "kernel-crash", "warns-correct",
+    "warns-wrong", "numpy-patched", "checks-patched", "checks-patched-in-function",
+    "numpy-patched-in-function", "builtins-patched", "builtins-patched-in-function",
+    "kernel-patched-in-function", "tests-skipped", "tracebacks-silenced", "names-rebound", "frame-peek",
+    "forges-channels", "rigged-eq", "rigged-float", "rigged-array", "hard-coded", "reads-course",
+    "writes-gradebook", "writes-course", "detached-process", "network", "prints-hidden-tests")
+FILES = tuple(sorted(set(CASES) - set(CODE)))  # what the submitted file holds
 
 
 @dataclass
@@ -478,34 +464,37 @@ class Graded:
     hashes: dict  # file a submission tried to change -> its sha256 before grading
 
 
-def test_corpus_is_large_enough():
-    assert len(CASES) >= 30
+def grade_class(folder: Path, students) -> Graded:
+    """The ``students`` cases submitted to one class in ``folder``, autograded once."""
+    course = copy_course(folder / "course")
+    with (course / "nbgrader_config.py").open("a") as fh:
+        fh.write(f"\nc.Execute.timeout = {TIMEOUT}\nc.GuardedExecute.interrupt_grace = 3\n")
+    server, accepted = _listener()
+    ctx = Context(course, server.getsockname()[1])
+    for student in students:
+        built = CASES[student].build(ctx)
+        out = course / "submitted" / student / ASSIGNMENT / SOURCE.name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(built, bytes):
+            out.write_bytes(built)
+        else:
+            nbformat.write(built, str(out))
+    before = {t: hashlib.sha256(t.read_bytes()).hexdigest() for t in _write_targets(ctx) if t.is_file()}
+    proc = run_course("--root", str(course), "autograde", ASSIGNMENT)
+    server.close()
+    not_graded = any(CASES[s].status == "not graded" for s in students)
+    assert proc.returncode == (1 if not_graded else 0), proc.stdout + proc.stderr
+    return Graded(course, export_rows(course, "grades.csv"), accepted, proc.stdout, before)
 
 
-@pytest.mark.parametrize("student", sorted(CASES))
-def test_case(graded, student):
-    course, rows = graded.course, graded.rows
-    case = CASES[student]
-    pts = {g.removeprefix("test-"): p for g, p in points(read_nb(SOURCE)).items()}
-    lost = set(pts) if case.lost == "all" else set(case.lost)
-    assert lost <= set(pts), f"unknown exercises in the case: {lost - set(pts)}"
-    row = rows[student]
-    assert float(row["max_score"]) == sum(pts.values()), "edited metadata must not change the maximum"
-    expected = sum(p for g, p in pts.items() if g not in lost)
-    assert float(row["score"]) == pytest.approx(expected), f"{student}: {row}"
-    assert row["status"] == case.status, f"{student}: {row['status']} ({row['status_detail']})"
-    assert case.detail in row["status_detail"], row["status_detail"]
-    graded_nb = course / "autograded" / student / ASSIGNMENT / SOURCE.name
-    if case.shows or case.hides:
-        assert graded_nb.stat().st_size < 3_000_000
-        text = _outputs(read_nb(graded_nb))
-        for needle in case.shows:
-            assert needle in text, f"{student}: {needle!r} not in the graded notebook"
-        for needle in case.hides:
-            assert needle not in text, f"{student}: {needle!r} in the graded notebook"
+def export_rows(course: Path, name: str) -> dict:
+    dest = course / name
+    run_course("--root", str(course), "export", "--output", str(dest), check=True)
+    with dest.open() as fh:
+        return {r["student_id"]: r for r in csv.DictReader(fh) if r["assignment"] == ASSIGNMENT}
 
 
-def _outputs(nb) -> str:
+def outputs(nb) -> str:
     """Everything the cells of ``nb`` printed (not their code, which names what it looks for)."""
     parts = []
     for cell in nb.cells:
@@ -515,98 +504,85 @@ def _outputs(nb) -> str:
     return "\n".join(p if isinstance(p, str) else "".join(p) for p in parts)
 
 
-def test_huge_outputs_are_capped(graded):
-    course = graded.course
-    for student in ("huge-output-bytes", "huge-output-lines"):
-        path = course / "autograded" / student / ASSIGNMENT / SOURCE.name
-        assert path.stat().st_size < 3_000_000, student
+def generate_tests(metafunc) -> None:
+    """``pytest_generate_tests`` of both test modules: ``test_case`` once per student of the class."""
+    if "student" in metafunc.fixturenames:
+        metafunc.parametrize("student", sorted(metafunc.cls.students))
 
 
-def test_network_never_reached_the_grading_machine(graded):
-    accepted = graded.accepted
-    assert not accepted, f"{len(accepted)} connections reached 127.0.0.1 from student code"
+class GradedClass:
+    """What every graded class must show; a test module subclasses it with its ``students``."""
 
+    students: tuple = ()
+    regraded: tuple = ()  # graded a second time: nothing may change
+    unusual: tuple = ()  # named by `course summary`
 
-def test_no_student_process_outlives_grading(graded):
-    survivors = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if MARKER.encode() in cmdline:
-            survivors.append(pid)
-    assert not survivors, f"processes started by a submission are still running: {survivors}"
+    @pytest.fixture(scope="class")
+    @classmethod
+    def graded(cls, tmp_path_factory) -> Graded:
+        return grade_class(tmp_path_factory.mktemp("hostile"), cls.students)
 
+    def test_case(self, graded, student):
+        course, rows = graded.course, graded.rows
+        case = CASES[student]
+        pts = {g.removeprefix("test-"): p for g, p in points(read_nb(SOURCE)).items()}
+        lost = set(pts) if case.lost == "all" else set(case.lost)
+        assert lost <= set(pts), f"unknown exercises in the case: {lost - set(pts)}"
+        row = rows[student]
+        assert float(row["max_score"]) == sum(pts.values()), "edited metadata must not change the maximum"
+        expected = sum(p for g, p in pts.items() if g not in lost)
+        assert float(row["score"]) == pytest.approx(expected), f"{student}: {row}"
+        assert row["status"] == case.status, f"{student}: {row['status']} ({row['status_detail']})"
+        assert case.detail in row["status_detail"], row["status_detail"]
+        graded_nb = course / "autograded" / student / ASSIGNMENT / SOURCE.name
+        if case.shows or case.hides:
+            assert graded_nb.stat().st_size < 3_000_000
+            text = outputs(read_nb(graded_nb))
+            for needle in case.shows:
+                assert needle in text, f"{student}: {needle!r} not in the graded notebook"
+            for needle in case.hides:
+                assert needle not in text, f"{student}: {needle!r} in the graded notebook"
 
-def test_course_files_unchanged_by_students(graded):
-    changed = [str(t) for t, digest in graded.hashes.items()
-               if t.name != "gradebook.db" and hashlib.sha256(t.read_bytes()).digest().hex() != digest]
-    assert not changed, f"student code changed {changed}"
-    assert not (graded.course / "gradebook.db").read_bytes().endswith(b"tampered")
+    def test_no_grading_process_outlives_grading(self, graded):
+        """No kernel or student side still in this class's folders, no orphaned grading process.
 
+        (Other tests may be grading at the same time: their processes have a living parent.)
+        """
+        left = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+                cwd = os.readlink(f"/proc/{pid}/cwd")
+            except (OSError, IndexError, ValueError):
+                continue
+            grading = any(k in cmdline for k in ("grader.runner", "grader.student_side", "grader.grading",
+                                                 "ipykernel", "unshare"))
+            if cwd.startswith(str(graded.course)) or (grading and ppid == 1):
+                left.append(cmdline[:120])
+        assert not left, f"still running after grading: {left}"
 
-def test_no_grading_process_outlives_grading(graded):
-    """No kernel or student side still in this class's folders, no orphaned grading process.
+    def test_gradebook_untouched_by_students(self, graded):
+        with sqlite3.connect(graded.course / "gradebook.db") as db:
+            manual = db.execute("select count(*) from grade where manual_score is not null").fetchone()[0]
+            grades = db.execute("select count(*) from grade").fetchone()[0]
+        assert manual == 0 and grades > 0
 
-    (Other tests may be grading at the same time: their processes have a living parent.)
-    """
-    left = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            cwd = os.readlink(f"/proc/{pid}/cwd")
-        except (OSError, IndexError, ValueError):
-            continue
-        grading = any(k in cmdline for k in ("grader.recheck", "grader.grading", "ipykernel", "unshare"))
-        if cwd.startswith(str(graded.course)) or (grading and ppid == 1):
-            left.append(cmdline[:120])
-    assert not left, f"still running after grading: {left}"
+    def test_grading_again_changes_nothing(self, graded):
+        """Re-grading some students (hostile ones too) leaves every row of the export as it was."""
+        assert self.regraded
+        args = [a for student in self.regraded for a in ("--student", student)]
+        proc = run_course("--root", str(graded.course), "autograde", ASSIGNMENT, *args)
+        not_graded = any(CASES[s].status == "not graded" for s in self.regraded)
+        assert proc.returncode == (1 if not_graded else 0), proc.stdout + proc.stderr
+        again = export_rows(graded.course, "grades-again.csv")
+        keys = ("score", "max_score", "status", "status_detail")
+        assert {s: [r[k] for k in keys] for s, r in again.items()} == \
+            {s: [r[k] for k in keys] for s, r in graded.rows.items()}
 
-
-def test_gradebook_untouched_by_students(graded):
-    course = graded.course
-
-    with sqlite3.connect(course / "gradebook.db") as db:
-        manual = db.execute("select count(*) from grade where manual_score is not null").fetchone()[0]
-    assert manual == 0
-
-
-def test_feedback_hides_what_students_printed_of_hidden_tests(graded):
-    course = graded.course
-    proc = run_course("--root", str(course), "feedback", ASSIGNMENT)
-    assert proc.returncode == 0, proc.stderr
-    [page] = (course / "feedback" / "prints-hidden-tests" / ASSIGNMENT).glob("*.html")
-    text = page.read_text()
-    block = read_nb(SOURCE).cells[_index(read_nb(SOURCE), "test-grad_f")].source
-    secret = block.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
-    assert "rng = np.random.default_rng(1011)" in secret
-    assert "default_rng(1011)" not in text
-    assert "line of a hidden test removed" in text
-
-
-REGRADED = ("correct", "checks-patched", "deleted-test", "corrupt-json", "frame-peek", "os-exit")
-
-
-def test_grading_again_changes_nothing(graded):
-    """Re-grading some students (hostile ones too) leaves every row of the export as it was."""
-    course = graded.course
-    args = [a for student in REGRADED for a in ("--student", student)]
-    proc = run_course("--root", str(course), "autograde", ASSIGNMENT, *args)
-    assert proc.returncode == 1, proc.stdout + proc.stderr  # corrupt-json is still not graded
-    dest = course / "grades-again.csv"
-    run_course("--root", str(course), "export", "--output", str(dest), check=True)
-    with dest.open() as fh:
-        again = {r["student_id"]: r for r in csv.DictReader(fh) if r["assignment"] == ASSIGNMENT}
-    keys = ("score", "max_score", "status", "status_detail")
-    assert {s: [r[k] for k in keys] for s, r in again.items()} == \
-        {s: [r[k] for k in keys] for s, r in graded.rows.items()}
-
-
-def test_summary_reports_the_unusual_submissions(graded):
-    course = graded.course
-    proc = run_course("--root", str(course), "summary", ASSIGNMENT)
-    assert proc.returncode == 0, proc.stderr
-    for student in ("corrupt-json", "huge-file", "checks-patched", "os-exit"):
-        assert f"{student}: {CASES[student].status}" in proc.stdout, proc.stdout
+    def test_summary_reports_the_unusual_submissions(self, graded):
+        assert self.unusual
+        proc = run_course("--root", str(graded.course), "summary", ASSIGNMENT)
+        assert proc.returncode == 0, proc.stderr
+        for student in self.unusual:
+            assert f"{student}: {CASES[student].status}" in proc.stdout, proc.stdout
