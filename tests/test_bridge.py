@@ -52,6 +52,7 @@ class Sides:
     def close(self):
         self.tests.sock.close()
         self.thread.join(timeout=5)
+        self.student.sock.close()
 
 
 @pytest.fixture
@@ -65,6 +66,14 @@ def sides():
     yield make
     for s in made:
         s.close()
+
+
+@pytest.fixture
+def pair():
+    """Two connected sockets, closed after the test."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        yield ours, theirs
 
 
 def echo(x):
@@ -282,8 +291,8 @@ def _raw(header: dict, blobs=()) -> bytes:
     {"t": "pickle", "v": "cos\nsystem\n"},
     {"t": "d", "k": [{"t": "l", "slot": 0, "v": []}], "v": [{"t": "n"}]},
 ], ids=lambda v: v["t"] + ":" + str(v.get("dtype", v.get("m", v.get("slot", "")))))
-def test_malformed_answers_are_refused(value):
-    ours, theirs = socket.socketpair()
+def test_malformed_answers_are_refused(value, pair):
+    ours, theirs = pair
     tests = bridge.Peer(ours, {}, role="tests")
 
     def answer():
@@ -297,8 +306,8 @@ def test_malformed_answers_are_refused(value):
     thread.join()
 
 
-def test_garbage_on_the_bridge_breaks_it_instead_of_being_read():
-    ours, theirs = socket.socketpair()
+def test_garbage_on_the_bridge_breaks_it_instead_of_being_read(pair):
+    ours, theirs = pair
     tests = bridge.Peer(ours, {}, role="tests")
     theirs.sendall(b"\xff\xff\xff\xff garbage")
     with pytest.raises(bridge.BridgeClosed):
@@ -306,8 +315,8 @@ def test_garbage_on_the_bridge_breaks_it_instead_of_being_read():
     assert tests.broken
 
 
-def test_a_request_for_an_operation_not_offered_is_answered_with_an_error():
-    ours, theirs = socket.socketpair()
+def test_a_request_for_an_operation_not_offered_is_answered_with_an_error(pair):
+    ours, theirs = pair
     tests = bridge.Peer(ours, {"call": bridge.answer_call}, role="tests")
     student = bridge.Peer(theirs, {}, role="student")
 
