@@ -57,7 +57,7 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/ruff check helpers grader tests benchmarks
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/notebook_times.py
