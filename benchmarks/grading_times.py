@@ -21,16 +21,16 @@ from pathlib import Path
 import nbformat
 
 from grader import grading, recheck
+from grader.build import SOLUTION_MARKERS
 from grader.course import Course
 
 ROOT = Path(__file__).resolve().parents[1]
-MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 TARGET_RATIO = 2.0
 
 
 def solved(source_nb, release_nb):
     answers = {c.metadata["nbgrader"]["grade_id"]: "\n".join(
-        ln for ln in c.source.splitlines() if ln.strip() not in MARKERS)
+        ln for ln in c.source.splitlines() if ln.strip() not in SOLUTION_MARKERS)
         for c in source_nb.cells if c.metadata.get("nbgrader", {}).get("solution")}
     for cell in release_nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")

@@ -169,9 +169,14 @@ def _oversized(course: Course, assignment: str, student: str) -> str:
     return ""
 
 
+def _cell_timeout(course: Course) -> float:
+    """Seconds a cell may run (nbgrader's Execute.timeout)."""
+    return float(course.config.Execute.get("timeout", 60) or 60)
+
+
 def _recheck(course: Course, assignment: str, student: str) -> dict[str, recheck.Result]:
     """Clean re-check of each of the student's notebooks (see grader.recheck)."""
-    timeout = float(course.config.Execute.get("timeout", 60) or 60)
+    timeout = _cell_timeout(course)
     grace = float(course.config.GuardedExecute.get("interrupt_grace", recheck.INTERRUPT_GRACE))
     results = {}
     for src in course.notebooks(assignment):
@@ -255,17 +260,18 @@ class Worker:
             self.proc.stdin.flush()
             line = self.lines.get(timeout=limit)
         except queue.Empty:
-            self._kill()
-            self.restarts += 1
-            return {"success": False,
-                    "log": f"[ERROR] grading stopped after {limit:.0f} s: the submission blocked nbgrader"}
+            return self._lost(f"grading stopped after {limit:.0f} s: the submission blocked nbgrader")
         except OSError:
             line = None
-        if line is None:  # the worker died under this submission
-            self._kill()
-            self.restarts += 1
-            return {"success": False, "log": "[ERROR] the grading process died on this submission"}
+        if line is None:
+            return self._lost("the grading process died on this submission")
         return json.loads(line)
+
+    def _lost(self, why: str) -> dict:
+        """A new process for the next student; this one's result is the reason."""
+        self._kill()
+        self.restarts += 1
+        return {"success": False, "log": f"[ERROR] {why}"}
 
     def close(self) -> None:
         if self.proc is not None:
@@ -290,14 +296,13 @@ def _worker_main(root: str, assignment: str, log_level: str) -> None:
                                    "log": str(result.get("log") or "")}) + "\n").encode())
 
 
-def _time_limit(course: Course, assignment: str, student: str) -> float:
-    """Seconds nbgrader may take for one submission: every cell its timeout, and some."""
-    timeout = float(course.config.Execute.get("timeout", 60) or 60)
-    cells = 0
-    for path in (course.root / "submitted" / student / assignment).glob("*.ipynb"):
-        cells += max(1, len(_read(path).cells))
-    cells = max(cells, sum(len(_read(p).cells) for p in course.notebooks(assignment)))
-    return min((cells + 5) * (timeout + 20) + 120, 4 * 3600)
+def _time_limit(course: Course, assignment: str, student: str, source_cells: int) -> float:
+    """Seconds nbgrader may take for one submission: every cell its timeout, and some.
+
+    ``source_cells``: the assignment's cells (restored cells run too)."""
+    cells = sum(max(1, len(_read(path).cells))
+                for path in (course.root / "submitted" / student / assignment).glob("*.ipynb"))
+    return min((max(cells, source_cells) + 5) * (_cell_timeout(course) + 20) + 120, 4 * 3600)
 
 
 def ensure_in_gradebook(course: Course, assignment: str) -> None:
@@ -329,6 +334,7 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
     ensure_in_gradebook(course, assignment)
     outcomes, rechecks = [], {}
     worker = Worker(course, assignment)
+    source_cells = sum(len(_read(p).cells) for p in course.notebooks(assignment))
     # Each clean re-check runs in its own process while nbgrader grades the next student.
     with ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) // 2)) as pool:
         for student in tqdm(found, desc=f"autograde {assignment}", unit="student",
@@ -339,7 +345,7 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
                     gb.update_or_create_student(student)
                 outcomes.append(Outcome(student, graded=False, problem=too_big))
                 continue
-            result = worker.grade(student, _time_limit(course, assignment, student))
+            result = worker.grade(student, _time_limit(course, assignment, student, source_cells))
             outcome = Outcome(student, graded=bool(result["success"]))
             if not outcome.graded:
                 outcome.problem = _first_error(result)

@@ -45,14 +45,14 @@ class Student:
         self.notes: list[str] = []
 
     def start(self) -> None:
-        from grader import bridge
+        from grader import bridge, sandbox
 
         ours, theirs = socket.socketpair()
         cmd = [str(theirs.fileno()) if part == "{fd}" else part for part in self.spec["cmd"]]
         self.proc = subprocess.Popen(cmd, pass_fds=(theirs.fileno(),), cwd=self.spec["cwd"],
                                      env=self.spec["env"], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     preexec_fn=_die_with_parent)
+                                     preexec_fn=sandbox.die_with_parent)
         theirs.close()
         self.peer = bridge.Peer(ours, {"call": bridge.answer_call}, role="tests")
         self.peer.deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -138,11 +138,6 @@ class Student:
             self.restart("died or garbled the bridge")
         elif self.peer.abandoned:
             self.recover()
-
-
-def _die_with_parent() -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 class TestRunner:

@@ -135,6 +135,11 @@ def _libc():
     return ctypes.CDLL(None, use_errno=True)
 
 
+def die_with_parent() -> None:
+    """Ask for SIGKILL when this process's parent dies (usable as a ``preexec_fn``)."""
+    _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
 def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     libc = _libc()
     if libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
@@ -180,7 +185,7 @@ def _drop_privileges(spec: dict) -> None:
         os.setuid(uid)
     libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     # ``unshare --kill-child`` asked for SIGKILL when unshare dies, but changing user cleared it.
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    die_with_parent()
     for name, value in spec["limits"].items():
         if name == "NPROC" and not spec["nproc"]:
             continue  # counted per user: a limit on the instructor's own user would break their desktop
