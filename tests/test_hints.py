@@ -25,6 +25,13 @@ def _solved(source: str) -> str:
     return "\n".join(ln for ln in source.splitlines() if ln.strip() not in MARKERS)
 
 
+def _exec(source: str, cell_id: str, namespace: dict) -> None:
+    """Run a cell's code in ``namespace`` as the kernel would (magics dropped, output discarded)."""
+    source = "\n".join(ln for ln in source.splitlines() if not ln.lstrip().startswith("%"))
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(source, f"<{cell_id}>", "exec"), namespace)
+
+
 def run_test_cell(notebook: str, grade_id: str, replace: tuple[str, str] | None = None) -> str | None:
     """Run test-<grade_id> after the notebook's setup cells; returns the failure message or None."""
     cells = read_nb(ROOT / "source" / notebook).cells
@@ -45,14 +52,12 @@ def run_test_cell(notebook: str, grade_id: str, replace: tuple[str, str] | None 
                 continue
         elif not (meta.get("locked") or "given-code" in cell.metadata.get("tags", [])):
             continue
-        source = "\n".join(ln for ln in source.splitlines() if not ln.lstrip().startswith("%"))
-        with contextlib.redirect_stdout(io.StringIO()):
-            try:
-                exec(compile(source, f"<{cell.id}>", "exec"), namespace)
-            except AssertionError as err:
-                if meta.get("grade"):
-                    return str(err)
-                raise
+        try:
+            _exec(source, cell.id, namespace)
+        except AssertionError as err:
+            if meta.get("grade"):
+                return str(err)
+            raise
     return None
 
 
@@ -75,14 +80,12 @@ def failing_tests(notebook: str, unanswered: str) -> set[str]:
         if cell.cell_type != "code" or not (meta.get("locked") or meta.get("solution")):
             continue
         source = released[meta["grade_id"]] if meta["grade_id"] == unanswered else _solved(cell.source)
-        source = "\n".join(ln for ln in source.splitlines() if not ln.lstrip().startswith("%"))
-        with contextlib.redirect_stdout(io.StringIO()):
-            try:
-                exec(compile(source, f"<{cell.id}>", "exec"), namespace)
-            except Exception:  # noqa: BLE001 - any failure of a test cell counts
-                if not meta.get("grade"):
-                    raise
-                failed.add(meta["grade_id"])
+        try:
+            _exec(source, cell.id, namespace)
+        except Exception:  # noqa: BLE001 - any failure of a test cell counts
+            if not meta.get("grade"):
+                raise
+            failed.add(meta["grade_id"])
     return failed
 
 
