@@ -15,10 +15,28 @@ from matplotlib.figure import Figure
 
 from helpers import gradcheck, plots
 
-__all__ = ["BackpropStepper", "RegularizationExplorer", "StepSizeExplorer"]
+__all__ = ["BackpropStepper", "Explorer", "RegularizationExplorer", "StepSizeExplorer"]
 
 
-class StepSizeExplorer:
+class Explorer:
+    """Base of every explorer: a live ipywidgets UI in a kernel, a static figure for readers.
+
+    A subclass sets ``self.ui`` (the ipywidgets layout) and implements ``static_figure()``: a
+    matplotlib ``Figure`` of a few settings side by side that teaches what the sliders show, for
+    anyone reading the notebook without a running kernel (the self-study edition, the book).
+    """
+
+    ui: ipw.Widget
+
+    def static_figure(self) -> Figure:
+        """A few settings of this explorer side by side, as one figure."""
+        raise NotImplementedError(f"{type(self).__name__} has no static figure")
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.ui._repr_mimebundle_(**kwargs)
+
+
+class StepSizeExplorer(Explorer):
     """Slide the step ``h`` of finite differences and watch truncation meet round-off.
 
     methods: label -> finite-difference function ``fd(f, x, h) -> gradient`` (e.g. the student's
@@ -69,11 +87,8 @@ class StepSizeExplorer:
         self.readout.value = f"<b>h = {h:.1e}</b>: relative error <ul>{rows}</ul>"
         return at_h
 
-    def _repr_mimebundle_(self, **kwargs):
-        return self.ui._repr_mimebundle_(**kwargs)
 
-
-class BackpropStepper:
+class BackpropStepper(Explorer):
     """Step through the forward pass, the error, the backward pass and the update of a 2-2-2 net.
 
     The drawing shows the inputs i1, i2, hidden units h1, h2 and outputs o1, o2; values appear on
@@ -173,9 +188,6 @@ class BackpropStepper:
         self.readout.value = f"<b>step {step} of {len(self.steps) - 1}: {s['title']}</b><br>{s['text']}"
         return s["text"]
 
-    def _repr_mimebundle_(self, **kwargs):
-        return self.ui._repr_mimebundle_(**kwargs)
-
 
 def polynomial_features(x, degree: int) -> np.ndarray:
     """Rows 1, x, x**2, ..., x**degree of the inputs ``x: (m,)`` or ``(1, m)``: shape (degree + 1, m)."""
@@ -197,7 +209,7 @@ def ridge_fit(x, y, degree: int, lam: float) -> np.ndarray:
     return np.linalg.solve(phi @ phi.T / m + penalty, phi @ y / m)
 
 
-class RegularizationExplorer:
+class RegularizationExplorer(Explorer):
     """Slide lambda of an L2-penalised polynomial fit and watch over-fitting come and go.
 
     Left: the training points, the validation points and the fitted curve. Right: training and
@@ -256,6 +268,3 @@ class RegularizationExplorer:
         self.readout.value = (f"<b>lambda = {lam:.1e}</b>: training error {train:.3f}, "
                               f"validation error {val:.3f}")
         return train, val
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.ui._repr_mimebundle_(**kwargs)
