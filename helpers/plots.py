@@ -26,6 +26,7 @@ __all__ = [
     "network_diagram",
     "new_figure",
     "step_size_plot",
+    "thinned_network_plot",
     "train_val_plot",
     "weight_paths_plot",
     "use_course_style",
@@ -268,4 +269,46 @@ def train_val_plot(train, val, steps=None, ax: Axes | None = None, stop: int | N
         ax.set_xlabel(xlabel)
         ax.set_ylabel("mean squared error")
         ax.legend()
+    return ax
+
+
+def thinned_network_plot(layer_sizes: Sequence[int], kept: Sequence, ax: Axes | None = None,
+                         title: str = "") -> Axes:
+    """Draw a fully connected network after dropout: kept units and the weights between them.
+
+    layer_sizes: units per layer, input first; kept: one boolean sequence per layer
+    (``kept[l]`` of length ``layer_sizes[l]``, True for a unit that stays). Dropped units are
+    drawn crossed out in grey, and every weight touching a dropped unit is left out, so what
+    remains is the thinned network that this mask trains.
+    """
+    sizes = [int(n) for n in layer_sizes]
+    keep = [np.asarray(k, dtype=bool).reshape(-1) for k in kept]
+    if len(keep) != len(sizes) or any(k.size != n for k, n in zip(keep, sizes, strict=True)):
+        raise ValueError(f"kept needs one entry per unit of layers {sizes}; got sizes "
+                         f"{[k.size for k in keep]}")
+    if ax is None:
+        _, ax = new_figure(5.0, 3.6)
+    pos = [[(1.6 * col, (n - 1) / 2.0 - row) for row in range(n)] for col, n in enumerate(sizes)]
+    with course_style():
+        ax.set_axis_off()
+        for col in range(len(sizes) - 1):
+            for i, (x0, y0) in enumerate(pos[col]):
+                for j, (x1, y1) in enumerate(pos[col + 1]):
+                    if keep[col][i] and keep[col + 1][j]:
+                        ax.plot([x0, x1], [y0, y1], color=COLORS[0], lw=0.9, alpha=0.6, zorder=1)
+        for col, units in enumerate(pos):
+            for i, (x, y) in enumerate(units):
+                if keep[col][i]:
+                    ax.scatter([x], [y], s=220, color="white", edgecolor=COLORS[0], linewidth=1.8,
+                               zorder=2)
+                else:
+                    ax.scatter([x], [y], s=220, color="#eeeeee", edgecolor="#bbbbbb", linewidth=1.0,
+                               zorder=2)
+                    ax.plot([x - 0.12, x + 0.12], [y - 0.12, y + 0.12], color=COLORS[1], lw=1.5, zorder=3)
+                    ax.plot([x - 0.12, x + 0.12], [y + 0.12, y - 0.12], color=COLORS[1], lw=1.5, zorder=3)
+        top = max(sizes)
+        ax.set_xlim(-0.5, 1.6 * (len(sizes) - 1) + 0.5)
+        ax.set_ylim(-(top - 1) / 2.0 - 0.6, (top - 1) / 2.0 + 0.6)
+        if title:
+            ax.set_title(title, fontsize=11)
     return ax

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from helpers import gradcheck, plots
 
-__all__ = ["BackpropStepper", "Explorer", "RegularizationExplorer", "StepSizeExplorer"]
+__all__ = ["BackpropStepper", "DropoutExplorer", "Explorer", "RegularizationExplorer", "StepSizeExplorer"]
 
 
 class Explorer:
@@ -268,3 +268,120 @@ class RegularizationExplorer(Explorer):
         self.readout.value = (f"<b>lambda = {lam:.1e}</b>: training error {train:.3f}, "
                               f"validation error {val:.3f}")
         return train, val
+
+
+class DropoutExplorer(Explorer):
+    """Choose the drop probability ``p``: one thinned network, and what dropout does to activations.
+
+    dropout: ``dropout(A, p, rng) -> (out, mask)``, an inverted-dropout forward pass (the
+    notebook's ``dropout_forward``); every picture shown comes from it, bugs included.
+    activations: (n, m) activations of a hidden layer (ReLU outputs, say) to apply it to.
+    layer_sizes: units per layer of the drawn network, input first; dropout is drawn on the
+    hidden layers only (inputs and outputs are kept). The masks for one ``p`` are always the
+    same (seeded by ``seed`` and ``p``), so moving the slider back shows the same network.
+    """
+
+    def __init__(self, dropout: Callable, activations, layer_sizes=(4, 6, 6, 2), p: float = 0.5,
+                 seed: int = 0):
+        self.dropout = dropout
+        self.activations = np.asarray(activations, dtype=float)
+        if self.activations.ndim != 2 or self.activations.size == 0:
+            raise ValueError(f"activations should be a non-empty (n, m) array, got shape "
+                             f"{self.activations.shape}")
+        self.layer_sizes = tuple(int(n) for n in layer_sizes)
+        if len(self.layer_sizes) < 3 or min(self.layer_sizes) < 1:
+            raise ValueError(f"layer_sizes needs an input, at least one hidden and an output layer "
+                             f"of positive sizes, got {layer_sizes!r}")
+        self.seed = int(seed)
+        self.slider = ipw.FloatSlider(value=p, min=0.0, max=0.9, step=0.05, description="p (drop)",
+                                      readout_format=".2f", continuous_update=False)
+        self.image = ipw.Image(format="png")
+        self.readout = ipw.HTML()
+        self.ui = ipw.VBox([self.slider, self.readout, self.image])
+        self.slider.observe(lambda change: self.update(change["new"]), names="value")
+        self.update(p)
+
+    def _rng(self, p: float, which: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, which, int(round(1000 * p))])
+
+    def masks(self, p: float) -> list[np.ndarray]:
+        """Which units stay, per layer of the drawing: boolean arrays, input and output all True."""
+        kept = [np.ones(self.layer_sizes[0], dtype=bool)]
+        rng = self._rng(p, 0)
+        for n in self.layer_sizes[1:-1]:
+            _, mask = self.dropout(np.ones((n, 1)), p, rng)
+            kept.append(np.asarray(mask, dtype=float).reshape(-1) != 0)
+        kept.append(np.ones(self.layer_sizes[-1], dtype=bool))
+        return kept
+
+    def apply(self, p: float) -> tuple[np.ndarray, np.ndarray]:
+        """(out, mask) of the dropout function on the activations, as float arrays."""
+        out, mask = self.dropout(self.activations, p, self._rng(p, 1))
+        return np.asarray(out, dtype=float), np.asarray(mask, dtype=float)
+
+    def stats(self, p: float) -> dict[str, float]:
+        """Fraction of activations kept, mean before and after dropout, scale of the kept ones."""
+        out, mask = self.apply(p)
+        kept = mask != 0
+        nonzero = kept & (self.activations != 0)
+        scale = float(np.median(out[nonzero] / self.activations[nonzero])) if nonzero.any() else float("nan")
+        return {"kept": float(kept.mean()), "mean_in": float(self.activations.mean()),
+                "mean_out": float(out.mean()), "scale": scale}
+
+    def _draw(self, p: float, ax_net, ax_hist) -> dict[str, float]:
+        kept = self.masks(p)
+        hidden_kept = int(sum(k.sum() for k in kept[1:-1]))
+        hidden_all = sum(self.layer_sizes[1:-1])
+        plots.thinned_network_plot(self.layer_sizes, kept, ax=ax_net,
+                                   title=f"p = {p:.2f}: {hidden_kept} of {hidden_all} hidden units kept")
+        out, mask = self.apply(p)
+        s = self.stats(p)
+        # Exact zeros (ReLU's inactive units) would dwarf the rest and are unchanged by dropout.
+        live = self.activations != 0
+        values = self.activations[live]
+        after = out[live & (mask != 0)]
+        top = max(float(np.abs(values).max(initial=0.0)), float(np.abs(after).max(initial=0.0)), 1e-12)
+        bins = np.linspace(0.0 if values.min(initial=0.0) >= 0 else -top, top, 31)
+        with plots.course_style():
+            ax_hist.hist(values, bins=bins, color=plots.COLORS[-1], alpha=0.35, label="before dropout")
+            ax_hist.hist(after, bins=bins, color=plots.COLORS[0], alpha=0.6, label="kept, after dropout")
+            ax_hist.axvline(s["mean_in"], color=plots.COLORS[-1], ls="--", lw=1.5,
+                            label=f"mean of all, before: {s['mean_in']:.3f}")
+            ax_hist.axvline(s["mean_out"], color=plots.COLORS[1], ls=":", lw=2,
+                            label=f"mean of all, after: {s['mean_out']:.3f}")
+            ax_hist.set_xlabel("activation (the non-zero ones)")
+            ax_hist.set_ylabel("count")
+            ax_hist.set_title(f"{100 * s['kept']:.0f} % kept, scaled by {s['scale']:.3g}", fontsize=11)
+            ax_hist.legend(fontsize=7, loc="upper right")
+        return s
+
+    def figure(self, p: float) -> Figure:
+        """The thinned network and the histogram for drop probability ``p``."""
+        fig = Figure(figsize=(11, 3.8), dpi=plots.STYLE["figure.dpi"])
+        with plots.course_style():
+            ax_net, ax_hist = fig.subplots(1, 2)
+        self._draw(p, ax_net, ax_hist)
+        return fig
+
+    def update(self, p: float) -> dict[str, float]:
+        """Redraw for drop probability ``p``; returns the statistics shown."""
+        p = float(p)
+        fig = self.figure(p)
+        s = self.stats(p)
+        self.image.value = plots.figure_png(fig)
+        self.readout.value = (f"<b>p = {p:.2f}</b> (keep probability {1 - p:.2f}): "
+                              f"{100 * s['kept']:.1f} % of the activations kept, each multiplied by "
+                              f"{s['scale']:.3g}; mean activation {s['mean_in']:.4f} before, "
+                              f"{s['mean_out']:.4f} after")
+        return s
+
+    def static_figure(self) -> Figure:
+        """Three drop probabilities side by side: networks above, histograms below."""
+        settings = (0.2, 0.5, 0.8)
+        fig = Figure(figsize=(13, 7), dpi=plots.STYLE["figure.dpi"])
+        with plots.course_style():
+            axes = fig.subplots(2, len(settings))
+        for col, p in enumerate(settings):
+            self._draw(p, axes[0, col], axes[1, col])
+        fig.tight_layout()
+        return fig

@@ -169,3 +169,39 @@ def test_a_typical_mistake_is_named(notebook, grade_id, replace, hint):
     message = run_test_cell(notebook, grade_id, replace)
     assert message is not None, f"the test of {grade_id} passed a wrong answer"
     assert hint in message, message
+
+
+# --- 05 dropout -------------------------------------------------------------------------------
+DROPOUT = "05_dropout/dropout.ipynb"
+
+DROPOUT_CASES = [
+    (DROPOUT, "dropout_forward", ("return A * mask / (1.0 - p), mask", "return A * mask, mask"),
+     "forgotten 1/(1-p)"),
+    (DROPOUT, "dropout_forward", ("mask = rng.random(A.shape) < 1.0 - p", "mask = rng.random(A.shape) < p"),
+     "p is the DROP probability"),
+    (DROPOUT, "dropout_forward", ("mask = rng.random(A.shape) < 1.0 - p", "mask = rng.random(A.shape) > p"),
+     "the tests need exactly"),
+    (DROPOUT, "dropout_forward", ("return A.copy(), np.ones(A.shape, dtype=bool)",
+                                  "return A * (1.0 - p), np.ones(A.shape, dtype=bool)"),
+     "at test time it does nothing"),
+    (DROPOUT, "dropout_forward", ("    if p == 1.0:\n        return np.zeros_like(A), mask", ""), "warning"),
+    (DROPOUT, "dropout_backward", ("return dout * mask / (1.0 - p)", "return dout * mask"),
+     "the 1/(1-p) is missing in the backward pass"),
+    (DROPOUT, "dropout_backward", ("return dout * mask / (1.0 - p)",
+                                   "return dout * (np.random.default_rng(1).random(dout.shape) < 1 - p) "
+                                   "/ (1.0 - p)"),
+     "never draw a new one"),
+    (DROPOUT, "classic_dropout_forward", ("return A * mask, mask", "return A * mask / (1.0 - p), mask"),
+     "that is inverted dropout"),
+    (DROPOUT, "classic_dropout_forward", ("return A * (1.0 - p), np.ones", "return A * p, np.ones"),
+     "keep and drop probability are swapped"),
+    (DROPOUT, "n_thinned_networks", ("return 2 ** int(n)", "return int(n) ** 2"), "this is n**2"),
+]
+
+
+@pytest.mark.parametrize("notebook, grade_id, replace, hint", DROPOUT_CASES,
+                         ids=[f"{c[1]}-{c[3][:30]}" for c in DROPOUT_CASES])
+def test_a_typical_dropout_mistake_is_named(notebook, grade_id, replace, hint):
+    message = run_test_cell(notebook, grade_id, replace)
+    assert message is not None, f"the test of {grade_id} passed a wrong answer"
+    assert hint in message, message
