@@ -298,8 +298,8 @@ class OptimizerExplorer(Explorer):
                                      readout_format=".1e", continuous_update=False)
         self.beta = ipw.FloatSlider(value=beta, min=0.0, max=0.99, step=0.01, description="beta",
                                     continuous_update=False)
-        self.beta2 = ipw.FloatSlider(value=beta2, min=0.9, max=0.999, step=0.001, description="beta2",
-                                     readout_format=".3f", continuous_update=False)
+        self.beta2 = ipw.FloatSlider(value=beta2, min=0.9, max=0.9999, step=0.0001, description="beta2",
+                                     readout_format=".4f", continuous_update=False)
         self.image = ipw.Image(format="png")
         self.readout = ipw.HTML()
         # Nested boxes: each slider heads a box that also holds the readout and the picture.
@@ -323,7 +323,7 @@ class OptimizerExplorer(Explorer):
     def _draw(self, ax, surface: int, lr: float, beta: float, beta2: float):
         paths = self.paths(surface, lr, beta, beta2)
         plots.trajectory_plot(self.surfaces[surface], paths, ax=ax,
-                              title=f"lr={lr:.2g}, beta={beta:.2f}, beta2={beta2:.3f}")
+                              title=f"lr={lr:.2g}, beta={beta:.2f}, beta2={beta2:.4g}")
         return paths
 
     def figure(self, surface: int, lr: float, beta: float, beta2: float) -> Figure:
@@ -346,7 +346,7 @@ class OptimizerExplorer(Explorer):
                 rows.append(f"<li>{label}: diverged (left the plot after {len(path) - 1} steps)</li>")
             else:
                 rows.append(f"<li>{label}: not within {self.tol:g} after {self.n_steps} steps</li>")
-        self.readout.value = (f"<b>lr = {lr:.2g}, beta = {beta:.2f}, beta2 = {beta2:.3f}</b>: "
+        self.readout.value = (f"<b>lr = {lr:.2g}, beta = {beta:.2f}, beta2 = {beta2:.4g}</b>: "
                               f"steps to come within {self.tol:g} of the minimum<ul>{''.join(rows)}</ul>")
         return needed
 

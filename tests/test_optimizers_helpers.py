@@ -151,6 +151,17 @@ def test_every_slider_and_the_picker_redraw(explorer):
     explorer.picker.value = 0
 
 
+def test_one_step_right_of_each_default_changes_the_picture_and_the_readout():
+    """The browser test presses ArrowRight once on each slider: no default may sit at the maximum."""
+    fresh = OptimizerExplorer(make_steps, [surfaces.ill_conditioned_quadratic()], n_steps=30)
+    for slider in (fresh.lr, fresh.beta, fresh.beta2):
+        top = 10.0**slider.max if slider is fresh.lr else slider.max   # a log slider's max is an exponent
+        assert slider.value < top
+        before_image, before_text = fresh.image.value, fresh.readout.value
+        slider.value = slider.value * 10**slider.step if slider is fresh.lr else slider.value + slider.step
+        assert fresh.image.value != before_image and fresh.readout.value != before_text
+
+
 def test_explorer_reports_divergence(explorer):
     explorer.lr.value = 0.5   # far above 2 / 20 for gradient descent on the quadratic
     assert "diverged" in explorer.readout.value
