@@ -28,8 +28,9 @@ __all__ = [
     "step_size_plot",
     "thinned_network_plot",
     "train_val_plot",
-    "weight_paths_plot",
+    "trajectory_plot",
     "use_course_style",
+    "weight_paths_plot",
 ]
 
 COLORS = ("#1f5fa8", "#d1495b", "#2e8b57", "#edae49", "#6c4f9c", "#555555")
@@ -311,4 +312,35 @@ def thinned_network_plot(layer_sizes: Sequence[int], kept: Sequence, ax: Axes | 
         ax.set_ylim(-(top - 1) / 2.0 - 0.6, (top - 1) / 2.0 + 0.6)
         if title:
             ax.set_title(title, fontsize=11)
+    return ax
+
+
+def trajectory_plot(surface, paths: Mapping[str, np.ndarray], ax: Axes | None = None,
+                    title: str = "", resolution: int = 160) -> Axes:
+    """Contours of a ``helpers.surfaces.Surface`` with the paths of several optimizers on top.
+
+    paths: label -> (k, 2) points visited (a path may stop early when it diverged); the start
+    is a black dot, the minimum a star. Contour levels are spaced evenly in log scale, so the
+    valley floor and the steep walls are both visible.
+    """
+    if ax is None:
+        _, ax = new_figure()
+    gx, gy, z = surface.grid(resolution)
+    gap = z - surface.f_min()
+    levels = np.logspace(np.log10(max(gap.min(), 0.0) + 1e-3), np.log10(gap.max()), 18)
+    with course_style():
+        ax.contour(gx, gy, gap, levels=levels, colors=COLORS[-1], linewidths=0.6, alpha=0.55)
+        for i, (label, path) in enumerate(paths.items()):
+            path = np.asarray(path, dtype=float).reshape(-1, 2)
+            ax.plot(path[:, 0], path[:, 1], marker=".", markersize=3, lw=1.3,
+                    color=COLORS[i % (len(COLORS) - 1)], label=label)
+        ax.plot(*surface.start, "o", color="black", markersize=6)
+        ax.plot(*surface.minimum, "*", color=COLORS[3], markersize=14, markeredgecolor="black")
+        ax.set_xlim(*surface.xlim)
+        ax.set_ylim(*surface.ylim)
+        ax.set_xlabel("$w_1$")
+        ax.set_ylabel("$w_2$")
+        ax.set_title(title or surface.name)
+        ax.legend(loc="lower right", fontsize=8)
+        ax.grid(False)
     return ax

@@ -13,9 +13,16 @@ import ipywidgets as ipw
 import numpy as np
 from matplotlib.figure import Figure
 
-from helpers import gradcheck, plots
+from helpers import gradcheck, plots, surfaces
 
-__all__ = ["BackpropStepper", "DropoutExplorer", "Explorer", "RegularizationExplorer", "StepSizeExplorer"]
+__all__ = [
+    "BackpropStepper",
+    "DropoutExplorer",
+    "Explorer",
+    "OptimizerExplorer",
+    "RegularizationExplorer",
+    "StepSizeExplorer",
+]
 
 
 class Explorer:
@@ -384,4 +391,95 @@ class DropoutExplorer(Explorer):
         for col, p in enumerate(settings):
             self._draw(p, axes[0, col], axes[1, col])
         fig.tight_layout()
+        return fig
+
+
+class OptimizerExplorer(Explorer):
+    """Sliders for the learning rate, beta and beta2 redraw the paths of several optimizers.
+
+    make_steps(lr, beta, beta2) -> {label: step}: fresh step rules ``step(w, dw) -> new w`` (each
+    keeping its own state, a velocity or a running average), built in the notebook from its
+    exercises, so the explorer shows whatever those return. surfaces: ``helpers.surfaces.Surface``
+    objects, picked with a drop-down. Every path runs ``n_steps`` steps from the surface's start;
+    the readout gives the steps each needed to come within ``tol`` of the minimum.
+    """
+
+    def __init__(self, make_steps: Callable, surfaces, lr: float = 0.05, beta: float = 0.9,
+                 beta2: float = 0.999, n_steps: int = 200, tol: float = 1e-4, static_settings=None):
+        self.make_steps = make_steps
+        self.surfaces = list(surfaces)
+        if not self.surfaces:
+            raise ValueError("give at least one surface")
+        self.n_steps, self.tol = int(n_steps), float(tol)
+        self.static_settings = static_settings or [
+            {"lr": lr / 5, "beta": beta, "beta2": beta2},
+            {"lr": lr, "beta": beta, "beta2": beta2},
+            {"lr": lr, "beta": 0.5, "beta2": beta2},
+        ]
+        self.picker = ipw.Dropdown(options=[(s.name, i) for i, s in enumerate(self.surfaces)], value=0,
+                                   description="surface")
+        self.lr = ipw.FloatLogSlider(value=lr, base=10, min=-4, max=0, step=0.1, description="lr",
+                                     readout_format=".1e", continuous_update=False)
+        self.beta = ipw.FloatSlider(value=beta, min=0.0, max=0.99, step=0.01, description="beta",
+                                    continuous_update=False)
+        self.beta2 = ipw.FloatSlider(value=beta2, min=0.9, max=0.9999, step=0.0001, description="beta2",
+                                     readout_format=".4f", continuous_update=False)
+        self.image = ipw.Image(format="png")
+        self.readout = ipw.HTML()
+        # Nested boxes: each slider heads a box that also holds the readout and the picture.
+        self.ui = ipw.VBox([self.picker, self.lr,
+                            ipw.VBox([self.beta, ipw.VBox([self.beta2, self.readout, self.image])])])
+        for control in (self.picker, self.lr, self.beta, self.beta2):
+            control.observe(lambda change: self.update(), names="value")
+        self.update()
+
+    def paths(self, surface: int, lr: float, beta: float, beta2: float) -> dict[str, np.ndarray]:
+        """label -> (k + 1, 2) points visited on surface number ``surface``."""
+        target = self.surfaces[surface]
+        return {label: surfaces.trajectory(step, target, self.n_steps)
+                for label, step in self.make_steps(lr, beta, beta2).items()}
+
+    def steps_needed(self, surface: int, paths: Mapping[str, np.ndarray]) -> dict[str, int | None]:
+        """label -> steps to come within tol of the minimum (None: never, in n_steps)."""
+        return {label: surfaces.steps_to_tolerance(path, self.surfaces[surface], self.tol)
+                for label, path in paths.items()}
+
+    def _draw(self, ax, surface: int, lr: float, beta: float, beta2: float):
+        paths = self.paths(surface, lr, beta, beta2)
+        plots.trajectory_plot(self.surfaces[surface], paths, ax=ax,
+                              title=f"lr={lr:.2g}, beta={beta:.2f}, beta2={beta2:.4g}")
+        return paths
+
+    def figure(self, surface: int, lr: float, beta: float, beta2: float) -> Figure:
+        fig, ax = plots.new_figure(7.5, 4.6)
+        self._draw(ax, surface, lr, beta, beta2)
+        return fig
+
+    def update(self) -> dict[str, int | None]:
+        """Redraw for the current controls; returns the steps each optimizer needed."""
+        surface, lr, beta, beta2 = self.picker.value, self.lr.value, self.beta.value, self.beta2.value
+        fig, ax = plots.new_figure(7.5, 4.6)
+        paths = self._draw(ax, surface, lr, beta, beta2)
+        self.image.value = plots.figure_png(fig)
+        needed = self.steps_needed(surface, paths)
+        rows = []
+        for label, path in paths.items():
+            if needed[label] is not None:
+                rows.append(f"<li>{label}: {needed[label]} steps</li>")
+            elif len(path) <= self.n_steps:
+                rows.append(f"<li>{label}: diverged (left the plot after {len(path) - 1} steps)</li>")
+            else:
+                rows.append(f"<li>{label}: not within {self.tol:g} after {self.n_steps} steps</li>")
+        self.readout.value = (f"<b>lr = {lr:.2g}, beta = {beta:.2f}, beta2 = {beta2:.4g}</b>: "
+                              f"steps to come within {self.tol:g} of the minimum<ul>{''.join(rows)}</ul>")
+        return needed
+
+    def static_figure(self) -> Figure:
+        """The first surface for each of ``static_settings``, side by side."""
+        n = len(self.static_settings)
+        fig = Figure(figsize=(5.0 * n, 4.2), dpi=plots.STYLE["figure.dpi"])
+        with plots.course_style():
+            axes = fig.subplots(1, n)
+        for ax, setting in zip(np.atleast_1d(axes), self.static_settings, strict=True):
+            self._draw(ax, 0, setting["lr"], setting["beta"], setting["beta2"])
         return fig

@@ -205,3 +205,45 @@ def test_a_typical_dropout_mistake_is_named(notebook, grade_id, replace, hint):
     message = run_test_cell(notebook, grade_id, replace)
     assert message is not None, f"the test of {grade_id} passed a wrong answer"
     assert hint in message, message
+
+
+OPTIMIZERS = "06_optimizers/optimizers.ipynb"
+
+
+OPTIMIZER_CASES = [
+    (OPTIMIZERS, "sgd_update", ("return w - lr * dw", "return w + lr * dw"), "went uphill"),
+    (OPTIMIZERS, "momentum_update", ("(1.0 - beta) * dw", "dw"), "the factor (1 - beta) is missing"),
+    (OPTIMIZERS, "momentum_update", ("return w - lr * v_new", "return w - lr * dw"),
+     "momentum moves it with the new v"),
+    (OPTIMIZERS, "rmsprop_update", ("(np.sqrt(s_new) + eps)", "(s_new + eps)"), "divides by its square root"),
+    (OPTIMIZERS, "rmsprop_update", ("(np.sqrt(s_new) + eps)", "np.sqrt(s_new + eps)"),
+     "eps went inside the square root"),
+    (OPTIMIZERS, "adam_update", ("/ (1.0 - beta1**t)\n    v_hat = v_new / (1.0 - beta2**t)",
+                                 "\n    v_hat = v_new"),
+     "no bias correction"),
+    (OPTIMIZERS, "adam_update", ("/ (1.0 - beta1**t)\n    v_hat = v_new / (1.0 - beta2**t)",
+                                 "/ (1.0 - beta1**(t + 1))\n    v_hat = v_new / (1.0 - beta2**(t + 1))"),
+     "t counts the steps from 1"),
+    (OPTIMIZERS, "adam_update", ("(np.sqrt(v_hat) + eps)", "np.sqrt(v_hat + eps)"),
+     "eps went inside the square root"),
+    (OPTIMIZERS, "adam_update", ("(1.0 - beta1) * dw", "dw"), "the factor (1 - beta1) is missing"),
+    (OPTIMIZERS, "random_minibatches", ("order = rng.permutation(X.shape[1])",
+                                        "order = np.arange(X.shape[1])"),
+     "the batches are in the original order"),
+    (OPTIMIZERS, "random_minibatches", ("X_shuffled, Y_shuffled = X[:, order], Y[:, order]",
+                                        "X_shuffled, Y_shuffled = X[:, order], Y[:, order[::-1]]"),
+     "shuffle X and Y with the same permutation"),
+    (OPTIMIZERS, "random_minibatches", ("for k in range(0, X.shape[1], batch_size)]",
+                                        "for k in range(0, X.shape[1] - batch_size + 1, batch_size)]"),
+     "the last, smaller batch is missing"),
+    (OPTIMIZERS, "lr_decay", ("lr0 / (1.0 + decay_rate * epoch)", "lr0 / 1.0 + decay_rate * epoch"),
+     "the division is misplaced"),
+]
+
+
+@pytest.mark.parametrize("notebook, grade_id, replace, hint", OPTIMIZER_CASES,
+                         ids=[f"{c[1]}-{c[3][:30]}" for c in OPTIMIZER_CASES])
+def test_a_typical_optimizer_mistake_is_named(notebook, grade_id, replace, hint):
+    message = run_test_cell(notebook, grade_id, replace)
+    assert message is not None, f"the test of {grade_id} passed a wrong answer"
+    assert hint in message, message
