@@ -66,7 +66,7 @@ def _cmd_build(course: Course, args) -> int:
 
 
 def _cmd_autograde(course: Course, args) -> int:
-    from grader import sandbox
+    from grader.containment import sandbox
     from grader.grading import autograde
 
     course.require_assignment(args.assignment)  # a typo is one line, before anything else
@@ -123,7 +123,7 @@ def _cmd_summary(course: Course, args) -> int:
 def _cmd_validate(course: Course | None, args) -> int:
     from traitlets.config import Config
 
-    from grader.kernel_guard import KERNEL_ARGUMENTS
+    from grader.containment.kernel_guard import KERNEL_ARGUMENTS
     from grader.validation import format_report, validate_notebook
 
     if course is not None:

@@ -20,8 +20,8 @@ from nbgrader.api import MissingEntry
 from nbgrader.plugins.export import CsvExportPlugin
 from tqdm import tqdm
 
-from grader import recheck
 from grader.course import Course, CourseError
+from grader.recheck import recheck
 
 
 @dataclass

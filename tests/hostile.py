@@ -556,8 +556,8 @@ class GradedClass:
                 cwd = os.readlink(f"/proc/{pid}/cwd")
             except (OSError, IndexError, ValueError):
                 continue
-            grading = any(k in cmdline for k in ("grader.runner", "grader.student_side", "grader.grading",
-                                                 "ipykernel", "unshare"))
+            grading = any(k in cmdline for k in ("grader.recheck.runner", "grader.recheck.student_side",
+                                                 "grader.grading", "ipykernel", "unshare"))
             if cwd.startswith(str(graded.course)) or (grading and ppid == 1):
                 left.append(cmdline[:120])
         assert not left, f"still running after grading: {left}"

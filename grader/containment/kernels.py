@@ -1,4 +1,4 @@
-"""The kernel manager of grading kernels: every kernel starts inside ``grader.sandbox``."""
+"""The kernel manager of grading kernels: every kernel starts inside ``grader.containment.sandbox``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import List, Unicode
 
 import grader
-from grader import sandbox
+from grader.containment import sandbox
 
 PROJECT = Path(grader.__file__).resolve().parents[1]
 
@@ -61,7 +61,7 @@ def sandboxed(cmd: list[str], folder: Path, uid: int | None, course_root: str | 
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """Starts the kernel through ``grader.sandbox`` and kills its whole process group at the end."""
+    """Starts the kernel through ``grader.containment.sandbox``; kills its whole process group at the end."""
 
     course_root = Unicode("", help="The course folder, hidden from the kernel.").tag(config=True)
     extra_hidden = List(Unicode(), help="More folders to hide from grading kernels.").tag(config=True)
