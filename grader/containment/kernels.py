@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import glob
+import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -17,7 +20,11 @@ from traitlets import List, Unicode
 import grader
 from grader.containment import sandbox
 
-PROJECT = Path(grader.__file__).resolve().parents[1]
+_CHECKOUT = Path(grader.__file__).resolve().parents[1]
+# The checkout this grader runs from (hidden from kernels); None for an installed, non-editable copy.
+PROJECT = _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else None
+# The packages a grading kernel imports from the course's own code.
+COURSE_PACKAGES = ("helpers", "grader")
 
 
 def kernel_dir(uid: int | None) -> Path:
@@ -43,20 +50,56 @@ def kernel_env(folder: Path) -> dict[str, str]:
 
 def hidden_paths(course_root: str | os.PathLike | None) -> list[str]:
     """The course and this project: hidden whatever folder of the machine they are in."""
-    return [str(p) for p in {PROJECT, *([Path(course_root).resolve()] if course_root else [])}]
+    return [str(p) for p in {*([PROJECT] if PROJECT else []),
+                             *([Path(course_root).resolve()] if course_root else [])}]
 
 
-def shown_paths() -> list[str]:
-    """What a kernel needs to see: the Python environment and the course's two packages."""
-    import helpers
-    return [os.path.realpath(sys_prefix) for sys_prefix in {sys.prefix, sys.base_prefix}] + [
-        str(Path(helpers.__file__).resolve().parent), str(Path(grader.__file__).resolve().parent)]
+# Where ``python`` finds the course packages, asked of that interpreter (-P: not from its folder).
+_WHERE = ("import importlib.util, json, sys\n"
+          "found = {}\n"
+          "for name in sys.argv[1:]:\n"
+          "    spec = importlib.util.find_spec(name)\n"
+          "    if spec is not None and spec.submodule_search_locations:\n"
+          "        found[name] = list(spec.submodule_search_locations)\n"
+          "print(json.dumps({'prefixes': sorted({sys.prefix, sys.base_prefix}), 'packages': found}))\n")
+
+
+@functools.cache
+def packages_seen_by(python: str) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """(prefixes, {package: folders}): what the interpreter ``python`` imports the course from.
+
+    Asked of that interpreter itself, from a neutral folder, once per interpreter: the kernel's
+    ``helpers`` is the one its own ``sys.path`` resolves, not the grader's, whatever folder
+    ``course`` runs from. A package it cannot find is absent (the canary then says so).
+    """
+    try:
+        proc = subprocess.run([python, "-P", "-c", _WHERE, *COURSE_PACKAGES], capture_output=True,
+                              text=True, timeout=60, cwd="/",
+                              env={k: v for k, v in os.environ.items() if k != "PYTHONSTARTUP"})
+        seen = json.loads(proc.stdout)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return (), {}
+    return (tuple(os.path.realpath(p) for p in seen["prefixes"]),
+            {name: tuple(os.path.realpath(f) for f in folders)
+             for name, folders in seen["packages"].items()})
+
+
+def shown_paths(python: str | None = None) -> list[str]:
+    """What a kernel run by ``python`` (default: this one) needs to see: its Python environment
+    and the course packages as that interpreter resolves them."""
+    prefixes, packages = packages_seen_by(os.path.abspath(python or sys.executable))
+    if not prefixes:  # the interpreter did not answer: at least its own environment
+        prefixes = tuple(os.path.realpath(p) for p in {sys.prefix, sys.base_prefix})
+    return [*prefixes, *(f for folders in packages.values() for f in folders)]
 
 
 def sandboxed(cmd: list[str], folder: Path, uid: int | None, course_root: str | os.PathLike | None,
               extra_hidden: list[str] = (), protections: sandbox.Protections | None = None) -> list[str]:
-    """``cmd`` wrapped for the sandbox; ``folder`` (from ``kernel_dir``) is its one writable place."""
-    return sandbox.command(cmd, show=shown_paths(), writable=[str(folder)], uid=uid,
+    """``cmd`` wrapped for the sandbox; ``folder`` (from ``kernel_dir``) is its one writable place.
+
+    ``cmd[0]`` is the interpreter that will run inside: the sandbox shows what it imports."""
+    python = shutil.which(cmd[0]) or cmd[0]
+    return sandbox.command(cmd, show=shown_paths(python), writable=[str(folder)], uid=uid,
                            hide=[*hidden_paths(course_root), *extra_hidden], protections=protections)
 
 

@@ -121,7 +121,7 @@ def run(source_path: Path, submitted_path: Path, cwd: Path, course_root: Path, t
     cells = plan(source_nb, nbformat.read(str(submitted_path), as_version=4))
     uid = sandbox.new_uid()
     folder = kernels.kernel_dir(uid)
-    student_cmd = kernels.sandboxed([sys.executable, "-m", "grader.recheck.student_side", "{fd}"],
+    student_cmd = kernels.sandboxed([sys.executable, "-P", "-m", "grader.recheck.student_side", "{fd}"],
                                     folder, uid, course_root)
     job = {"cells": cells, "cell_timeout": timeout, "grace": grace,
            "student_names": answer_names(source_nb),
@@ -130,7 +130,7 @@ def run(source_path: Path, submitted_path: Path, cwd: Path, course_root: Path, t
     # Every cell may take its timeout, and each restart of student code its grace and a start.
     deadline = (timeout + grace + 10) * (len(cells) + 1) + 60 + STARTUP_TIMEOUT
     result = Result()
-    proc = subprocess.Popen([sys.executable, "-m", "grader.recheck.runner"], stdin=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-P", "-m", "grader.recheck.runner"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
                             env={**os.environ, "MPLBACKEND": "Agg"})
     try:

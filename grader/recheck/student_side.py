@@ -169,6 +169,9 @@ def main(fd: int) -> None:
     # Interrupts end a cell that runs too long. A process started in the background inherits
     # SIGINT ignored, and Python then leaves it so: ask for KeyboardInterrupt explicitly.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Started with -P (the grader's modules never come from the submission's folder); student
+    # code imports from its own folder as it does in a notebook.
+    sys.path.insert(0, os.getcwd())
     side = StudentSide()
     peer = bridge.Peer(sock, side.handlers(), role="student")
     peer.after_handler = side.after
