@@ -41,11 +41,16 @@ def kernel_dir(uid: int | None) -> Path:
     return path
 
 
+# One BLAS thread per process: students are graded side by side, one per core, and spinning
+# BLAS threads of several kernels on the same cores slow every one of them.
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def kernel_env(folder: Path) -> dict[str, str]:
     return {"HOME": str(folder / "home"), "MPLCONFIGDIR": str(folder / "mpl"),
             "IPYTHONDIR": str(folder / "ipython"), "JUPYTER_RUNTIME_DIR": str(folder),
             "XDG_CACHE_HOME": str(folder / "home"), "TMPDIR": "/tmp", "MPLBACKEND": "Agg",
-            "PYTHONDONTWRITEBYTECODE": "1", "USER": "student", "LOGNAME": "student"}
+            "PYTHONDONTWRITEBYTECODE": "1", "USER": "student", "LOGNAME": "student", **ONE_THREAD}
 
 
 def hidden_paths(course_root: str | os.PathLike | None) -> list[str]:

@@ -126,13 +126,13 @@ def run(source_path: Path, submitted_path: Path, cwd: Path, course_root: Path, t
     job = {"cells": cells, "cell_timeout": timeout, "grace": grace,
            "student_names": answer_names(source_nb),
            "student": {"cmd": student_cmd, "cwd": str(cwd),
-                       "env": {**os.environ, **kernels.kernel_env(folder), "OPENBLAS_NUM_THREADS": "1"}}}
+                       "env": {**os.environ, **kernels.kernel_env(folder)}}}
     # Every cell may take its timeout, and each restart of student code its grace and a start.
     deadline = (timeout + grace + 10) * (len(cells) + 1) + 60 + STARTUP_TIMEOUT
     result = Result()
     proc = subprocess.Popen([sys.executable, "-P", "-m", "grader.recheck.runner"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "MPLBACKEND": "Agg"})
+                            env={**os.environ, "MPLBACKEND": "Agg", **kernels.ONE_THREAD})
     try:
         out, _ = proc.communicate(json.dumps(job).encode(), timeout=deadline)
     except subprocess.TimeoutExpired:
