@@ -65,6 +65,9 @@ def test_graded_right_from_inside_the_copy(copied):
     proc = run_course("autograde", ASSIGNMENT, "--jobs", "1", cwd=copied)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert scores(copied) == {"solved": MAX_SCORE}, proc.stdout
+    # Not a terminal: one line per finished student (a log shows progress), then the table.
+    assert "[1/1] solved: graded" in proc.stderr.splitlines(), proc.stderr
+    assert "__instructor_solution__" not in proc.stdout + proc.stderr
 
 
 def test_graded_right_from_outside_with_root(copied, tmp_path):
