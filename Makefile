@@ -16,7 +16,7 @@ help:
 	@echo "make test       lint and the whole test suite, browser tests included (installs chromium via apt if needed)"
 	@echo "make build      regenerate release/ and notebooks/ from source/"
 	@echo "make check      fail if release/ or notebooks/ drifted from source/"
-	@echo "make benchmark  time every source notebook, and grading a class (nbgrader alone, the re-check, course autograde)"
+	@echo "make benchmark  time every source notebook, and grading a class (nbgrader alone, the re-check, course autograde; course against plain nbgrader)"
 	@echo "make clean      remove .venv and grading state (submitted/, autograded/, ...)"
 
 $(STAMP): pyproject.toml
@@ -62,6 +62,7 @@ test: $(STAMP) browser
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/notebook_times.py
 	$(BIN)/python benchmarks/grading_times.py
+	$(BIN)/python benchmarks/autograde.py
 
 clean:
 	rm -rf $(VENV) submitted autograded feedback gradebook.db grades.csv .pytest_cache .ruff_cache test-artifacts

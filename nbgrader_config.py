@@ -20,7 +20,7 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from grader.kernel_guard import KERNEL_ARGUMENTS
+from grader.containment.kernel_guard import KERNEL_ARGUMENTS
 from grader.preprocessors import GuardedExecute, HideHiddenTests, LimitOutputBytes, NormalizeSubmission
 
 c = get_config()  # noqa: F821 - injected by traitlets when nbgrader loads this file
@@ -37,7 +37,7 @@ c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
 c.Execute.timeout = 60
 c.Execute.kernel_name = "python3"
 c.Execute.interrupt_on_timeout = True
-# Grading kernels run in grader.sandbox (no network, the course hidden, user nobody, limits).
+# Grading kernels run in grader.containment.sandbox (no network, the course hidden, user nobody, limits).
 c.SandboxedKernelManager.course_root = c.CourseDirectory.root
 # Warnings go to stdout in grading kernels: nbgrader zeroes a test cell for any stderr output,
 # and a correct answer must not lose points to a harmless DeprecationWarning.

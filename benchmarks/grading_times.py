@@ -20,9 +20,10 @@ from pathlib import Path
 
 import nbformat
 
-from grader import grading, recheck
+from grader import grading
 from grader.build import SOLUTION_MARKERS
 from grader.course import Course
+from grader.recheck import recheck
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 2.0

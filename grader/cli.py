@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("assignment")
     p.add_argument("--student", action="append", default=None,
                    help="grade only this student (repeatable)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="students graded side by side (default: the number of cores)")
 
     p = sub.add_parser("feedback", help="write HTML feedback for every autograded submission")
     p.add_argument("assignment")
@@ -66,7 +68,7 @@ def _cmd_build(course: Course, args) -> int:
 
 
 def _cmd_autograde(course: Course, args) -> int:
-    from grader import sandbox
+    from grader.containment import sandbox
     from grader.grading import autograde
 
     course.require_assignment(args.assignment)  # a typo is one line, before anything else
@@ -76,7 +78,10 @@ def _cmd_autograde(course: Course, args) -> int:
     if protections.namespaces:
         print("student code runs sandboxed: " + ("its own user id, " if protections.separate_user else "")
               + "no network, the course hidden, resource limits", file=sys.stderr)
-    outcomes = autograde(course, args.assignment, args.student, progress=sys.stderr.isatty())
+    if args.jobs is not None and args.jobs < 1:
+        raise CourseError(f"--jobs must be at least 1, not {args.jobs}")
+    outcomes = autograde(course, args.assignment, args.student, progress=sys.stderr.isatty(),
+                         jobs=args.jobs, log=lambda line: print(line, file=sys.stderr, flush=True))
     width = max(len(o.student) for o in outcomes)
     for o in outcomes:
         status = o.status + (f": {o.problem}" if o.problem else "")
@@ -123,7 +128,7 @@ def _cmd_summary(course: Course, args) -> int:
 def _cmd_validate(course: Course | None, args) -> int:
     from traitlets.config import Config
 
-    from grader.kernel_guard import KERNEL_ARGUMENTS
+    from grader.containment.kernel_guard import KERNEL_ARGUMENTS
     from grader.validation import format_report, validate_notebook
 
     if course is not None:

@@ -7,11 +7,12 @@ import csv
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +21,9 @@ from nbgrader.api import MissingEntry
 from nbgrader.plugins.export import CsvExportPlugin
 from tqdm import tqdm
 
-from grader import recheck
-from grader.course import Course, CourseError
+from grader.course import CANARY_STUDENT, Course, CourseError
+from grader.preprocessors import ANSI
+from grader.recheck import recheck
 
 
 @dataclass
@@ -230,9 +232,14 @@ class Worker:
         self.proc: subprocess.Popen | None = None
         self.restarts = 0
 
+    def start(self) -> None:
+        """Start the process now (it imports nbgrader), not at the first student."""
+        if self.proc is None:
+            self._start()
+
     def _start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "grader.grading", str(self.course.root), self.assignment,
+            [sys.executable, "-P", "-m", "grader.grading", str(self.course.root), self.assignment,
              str(self.course.log_level)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
             start_new_session=True)
@@ -319,9 +326,104 @@ def ensure_in_gradebook(course: Course, assignment: str) -> None:
             raise CourseError(f"cannot record {assignment} in the gradebook: {_first_error(result)}")
 
 
+CANARY = CANARY_STUDENT
+
+
+def _solution_notebook(source_path: Path):
+    """The instructor's notebook as a student who solved it would hand it in (markers removed)."""
+    from grader.build import SOLUTION_MARKERS
+
+    nb = nbformat.read(str(source_path), as_version=4)
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code":
+            cell.source = "\n".join(ln for ln in cell.source.splitlines()
+                                    if ln.strip() not in SOLUTION_MARKERS)
+        cell.outputs = [] if cell.cell_type == "code" else cell.get("outputs")
+        if cell.cell_type != "code":
+            cell.pop("outputs", None)
+    return nb
+
+
+def _first_failure(graded_nb_path: Path) -> str:
+    """'<grade_id or cell N>: <Error>: <message>' of the first cell of a graded notebook that failed."""
+    nb = _read(graded_nb_path)
+    for index, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                where = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {index}"
+                message = ANSI.sub("", f"{out.get('ename', 'Error')}: {out.get('evalue', '')}").strip()
+                return f"{where}: {message.splitlines()[0] if message else 'error'}"[:300]
+    return ""
+
+
+def canary(course: Course, assignment: str, worker: Worker, limit: float) -> None:
+    """Grade the instructor's solution as a student (nbgrader, sandbox, re-check); unless it
+    earns full marks, raise ``CourseError`` naming the first cell that failed and its error.
+
+    Nothing stays behind: the canary's submission, graded notebooks and gradebook entry are removed.
+    """
+    folder = course.root / "submitted" / CANARY / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    for src in course.notebooks(assignment):
+        nbformat.write(_solution_notebook(src), str(folder / src.name))
+    try:
+        result = worker.grade(CANARY, limit)
+        if not result["success"]:
+            raise CourseError(f"the instructor's solution cannot be graded here: {_first_error(result)}")
+        rechecks = _recheck(course, assignment, CANARY)
+        score = max_score = 0.0
+        failures = []
+        with course.api.gradebook as gb:
+            for src in course.notebooks(assignment):
+                result = rechecks.get(src.stem, recheck.Result())
+                for cell in gb.find_notebook(src.stem, assignment).grade_cells:
+                    grade = gb.find_grade(cell.name, src.stem, assignment, CANARY)
+                    got = float(grade.auto_score or 0.0) if result.passed.get(cell.name, False) else 0.0
+                    score, max_score = score + got, max_score + float(cell.max_score)
+                    if got < float(cell.max_score):
+                        failures.append((src, cell.name, grade.auto_score))
+        if failures:
+            src, cell_name, nbgrader_score = failures[0]
+            graded = course.root / "autograded" / CANARY / assignment / src.name
+            why = _first_failure(graded) if graded.is_file() else ""
+            if not why:
+                why = (f"{cell_name}: passed under nbgrader but failed the clean re-check"
+                       if nbgrader_score else f"{cell_name}: scored 0")
+            raise CourseError(f"the instructor's solution scores {score:g}/{max_score:g} here: {why}")
+    finally:
+        _forget(course, assignment, CANARY)
+
+
+def _forget(course: Course, assignment: str, student: str) -> None:
+    """Remove ``student``'s submission of ``assignment`` from the gradebook and the course folder."""
+    with course.api.gradebook as gb:
+        with contextlib.suppress(MissingEntry):
+            gb.remove_submission(assignment, student)
+        with contextlib.suppress(MissingEntry):
+            gb.remove_student(student)
+    for stage in ("submitted", "autograded", "feedback"):
+        shutil.rmtree(course.root / stage / student, ignore_errors=True)
+
+
+def default_jobs() -> int:
+    """Students graded side by side by default: one per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 def autograde(course: Course, assignment: str, students: list[str] | None = None,
-              progress: bool = True) -> list[Outcome]:
-    """Autograde ``students`` (default: everyone under submitted/) and read back their scores."""
+              progress: bool = True, jobs: int | None = None, log=None,
+              check_solution: bool = True) -> list[Outcome]:
+    """Autograde ``students`` (default: everyone under submitted/) and read back their scores.
+
+    ``jobs`` students are graded side by side (default: one per core), each in a lane of its own
+    (an nbgrader worker process, then the clean re-check), every protection on. First the
+    instructor's solution is graded as a student (``canary``): unless it earns full marks nobody
+    is graded. Progress: a bar when ``progress``, else one line per finished student to ``log``.
+    """
     course.require_assignment(assignment)
     found = course.submitted_students(assignment)
     if students:
@@ -332,30 +434,57 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
     if not found:
         raise CourseError(f"no submissions of {assignment} under {course.root / 'submitted'}")
     ensure_in_gradebook(course, assignment)
-    outcomes, rechecks = [], {}
-    worker = Worker(course, assignment)
+    jobs = max(1, min(jobs or default_jobs(), len(found)))
     source_cells = sum(len(_read(p).cells) for p in course.notebooks(assignment))
-    # Each clean re-check runs in its own process while nbgrader grades the next student.
-    with ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) // 2)) as pool:
-        for student in tqdm(found, desc=f"autograde {assignment}", unit="student",
-                            disable=not progress, file=sys.stderr):
+    workers = [Worker(course, assignment) for _ in range(jobs)]
+    for worker in workers:
+        worker.start()  # they import nbgrader while the canary is graded
+    idle: queue.Queue = queue.Queue()
+    try:
+        if check_solution:
+            canary(course, assignment, workers[0], _time_limit(course, assignment, CANARY, source_cells))
+        for worker in workers:
+            idle.put(worker)
+
+        def lane(student: str) -> tuple[Outcome, dict | None]:
             too_big = _oversized(course, assignment, student)
             if too_big:
-                with course.api.gradebook as gb:  # listed in the export like any student
-                    gb.update_or_create_student(student)
-                outcomes.append(Outcome(student, graded=False, problem=too_big))
-                continue
-            result = worker.grade(student, _time_limit(course, assignment, student, source_cells))
+                return Outcome(student, graded=False, problem=too_big), None
+            worker = idle.get()
+            try:
+                result = worker.grade(student, _time_limit(course, assignment, student, source_cells))
+            finally:
+                idle.put(worker)
             outcome = Outcome(student, graded=bool(result["success"]))
             if not outcome.graded:
                 outcome.problem = _first_error(result)
-            else:
-                rechecks[student] = pool.submit(_recheck, course, assignment, student)
-            outcomes.append(outcome)
-        worker.close()
-        found_by_recheck = {s: f.result() for s, f in rechecks.items()}
+                return outcome, None
+            return outcome, _recheck(course, assignment, student)
+
+        by_student, found_by_recheck = {}, {}
+        bar = tqdm(total=len(found), desc=f"autograde {assignment}", unit="student",
+                   disable=not progress, file=sys.stderr)
+        with bar, ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(lane, student): student for student in found}
+            for done, future in enumerate(as_completed(futures), 1):
+                outcome, rechecked = future.result()
+                by_student[outcome.student] = outcome
+                if rechecked is not None:
+                    found_by_recheck[outcome.student] = rechecked
+                bar.update()
+                if not progress and log is not None:
+                    log(f"[{done}/{len(found)}] {outcome.student}: "
+                        + ("graded" if outcome.graded else f"not graded: {outcome.problem}"))
+    finally:
+        for worker in workers:
+            worker.close()
+    outcomes = [by_student[s] for s in found]
+    # One writer from here on: this process, with every worker gone.
     with course.api.gradebook as gb:
         for outcome in outcomes:
+            if not outcome.graded and _oversized(course, assignment, outcome.student):
+                gb.update_or_create_student(outcome.student)  # listed in the export like any student
+                continue
             try:
                 sub = gb.find_submission(assignment, outcome.student)
             except MissingEntry:

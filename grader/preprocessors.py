@@ -255,7 +255,7 @@ class GuardedExecute(Execute):
     shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate").tag(config=True)
 
     def __init__(self, *args, **kwargs):
-        from grader.kernels import SandboxedKernelManager  # imports matplotlib: only when grading
+        from grader.containment.kernels import SandboxedKernelManager  # imports matplotlib: only when grading
 
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)

@@ -480,7 +480,8 @@ def grade_class(folder: Path, students) -> Graded:
         else:
             nbformat.write(built, str(out))
     before = {t: hashlib.sha256(t.read_bytes()).hexdigest() for t in _write_targets(ctx) if t.is_file()}
-    proc = run_course("--root", str(course), "autograde", ASSIGNMENT)
+    # The parallel path, as a class is graded (students side by side, every protection on).
+    proc = run_course("--root", str(course), "autograde", ASSIGNMENT, "--jobs", "2")
     server.close()
     not_graded = any(CASES[s].status == "not graded" for s in students)
     assert proc.returncode == (1 if not_graded else 0), proc.stdout + proc.stderr
@@ -556,8 +557,8 @@ class GradedClass:
                 cwd = os.readlink(f"/proc/{pid}/cwd")
             except (OSError, IndexError, ValueError):
                 continue
-            grading = any(k in cmdline for k in ("grader.runner", "grader.student_side", "grader.grading",
-                                                 "ipykernel", "unshare"))
+            grading = any(k in cmdline for k in ("grader.recheck.runner", "grader.recheck.student_side",
+                                                 "grader.grading", "ipykernel", "unshare"))
             if cwd.startswith(str(graded.course)) or (grading and ppid == 1):
                 left.append(cmdline[:120])
         assert not left, f"still running after grading: {left}"
@@ -569,10 +570,11 @@ class GradedClass:
         assert manual == 0 and grades > 0
 
     def test_grading_again_changes_nothing(self, graded):
-        """Re-grading some students (hostile ones too) leaves every row of the export as it was."""
+        """Re-grading some students (hostile ones too) one at a time (--jobs 1) leaves every row
+        of the export as the class graded side by side (--jobs 2) left it."""
         assert self.regraded
         args = [a for student in self.regraded for a in ("--student", student)]
-        proc = run_course("--root", str(graded.course), "autograde", ASSIGNMENT, *args)
+        proc = run_course("--root", str(graded.course), "autograde", ASSIGNMENT, "--jobs", "1", *args)
         not_graded = any(CASES[s].status == "not graded" for s in self.regraded)
         assert proc.returncode == (1 if not_graded else 0), proc.stdout + proc.stderr
         again = export_rows(graded.course, "grades-again.csv")

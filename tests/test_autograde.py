@@ -80,7 +80,7 @@ def graded(tmp_path_factory):
                 expected_scores[student] = expected_scores.get(student, 0.0) + sum(pts.values()) - lost
         for student, score in expected_scores.items():
             expected[(assignment, student)] = (score, total_max)
-        proc = run_course("--root", str(course), "autograde", assignment)
+        proc = run_course("--root", str(course), "autograde", assignment, "--jobs", "2")
         assert proc.returncode == 0, proc.stdout + proc.stderr
     return course, expected
 

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pytest
 
-from grader import bridge
+from grader.recheck import bridge
 from helpers import checks
 
 

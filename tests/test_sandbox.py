@@ -14,8 +14,9 @@ import nbformat
 import pytest
 from conftest import ROOT, read_nb
 
-from grader import recheck, sandbox, student_side
-from grader.kernels import shown_paths
+from grader.containment import sandbox
+from grader.containment.kernels import shown_paths
+from grader.recheck import recheck, student_side
 
 
 def _nb(*cells):
@@ -109,7 +110,7 @@ def test_recheck_passes_a_correct_notebook_and_catches_a_patched_checker(tmp_pat
 
 def test_switched_off_sandbox_says_what_is_missing(tmp_path):
     env = {**os.environ, "COURSE_SANDBOX": "off"}
-    code = "from grader import sandbox; p = sandbox.detect(); print(p.namespaces, p.missing)"
+    code = "from grader.containment import sandbox; p = sandbox.detect(); print(p.namespaces, p.missing)"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout
     assert out.startswith("False") and "switched off" in out
 

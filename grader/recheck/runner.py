@@ -1,9 +1,10 @@
 """The test runner of the clean re-check: given and test cells from ``source/``, run here.
 
-Started by ``grader.recheck.run`` as ``python -m grader.runner`` with the job on stdin; it starts
-the student side (``grader.student_side``, sandboxed), runs the plan, and writes one JSON line per
-test cell (and notes) on stdout. It never runs student code: a test's call to a student function
-crosses ``grader.bridge`` as data, and this process alone decides whether each check passed.
+Started by ``grader.recheck.recheck.run`` as ``python -m grader.recheck.runner`` with the job on
+stdin; it starts the student side (``grader.recheck.student_side``, sandboxed), runs the plan, and
+writes one JSON line per test cell (and notes) on stdout. It never runs student code: a test's
+call to a student function crosses ``grader.recheck.bridge`` as data, and this process alone
+decides whether each check passed.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 import types
 from pathlib import Path
 
-from grader.recheck import (
+from grader.recheck.recheck import (
     INTERRUPT_GRACE,
     MAX_NOTE,
     MISSING,
@@ -45,7 +46,8 @@ class Student:
         self.notes: list[str] = []
 
     def start(self) -> None:
-        from grader import bridge, sandbox
+        from grader.containment import sandbox
+        from grader.recheck import bridge
 
         ours, theirs = socket.socketpair()
         cmd = [str(theirs.fileno()) if part == "{fd}" else part for part in self.spec["cmd"]]
@@ -103,7 +105,7 @@ class Student:
         As nbgrader does with a kernel: an interrupt that is obeyed keeps what student code defined;
         one that is ignored for ``grace`` seconds costs a restart, and everything is lost.
         """
-        from grader import bridge
+        from grader.recheck import bridge
 
         peer = self.peer
         if peer.broken or self.proc.poll() is not None:

@@ -6,12 +6,12 @@ function, silence IPython's tracebacks, patch ``builtins``), or read what a test
 calling it (the expected value, from the caller's frame). The re-check runs the notebook again in
 two processes:
 
-- the *test runner* (``grader.runner``) runs the given and test cells, taken
+- the *test runner* (``grader.recheck.runner``) runs the given and test cells, taken
   from ``source/`` and never from the submission; it never runs student code;
-- the *student side* (``grader.student_side``, in ``grader.sandbox``) runs the
+- the *student side* (``grader.recheck.student_side``, in ``grader.containment.sandbox``) runs the
   student's cells, and the given cells too, so that student code sees what it expects.
 
-When a test calls a student function, the call crosses ``grader.bridge``: arguments go over as
+When a test calls a student function, the call crosses ``grader.recheck.bridge``: arguments go over as
 data, the result comes back as data (or as a reference that no check accepts as a number), and
 the test runner decides by itself whether each check passed. Whatever student code changes on
 its own side, numpy, the checks, the process, the pipe, cannot change a check. ``helpers.checks``
@@ -115,24 +115,24 @@ def run(source_path: Path, submitted_path: Path, cwd: Path, course_root: Path, t
     # (jsonschema) takes a second and a half to import; kernels imports matplotlib.
     import nbformat
 
-    from grader import kernels, sandbox
+    from grader.containment import kernels, sandbox
 
     source_nb = nbformat.read(str(source_path), as_version=4)
     cells = plan(source_nb, nbformat.read(str(submitted_path), as_version=4))
     uid = sandbox.new_uid()
     folder = kernels.kernel_dir(uid)
-    student_cmd = kernels.sandboxed([sys.executable, "-m", "grader.student_side", "{fd}"],
+    student_cmd = kernels.sandboxed([sys.executable, "-P", "-m", "grader.recheck.student_side", "{fd}"],
                                     folder, uid, course_root)
     job = {"cells": cells, "cell_timeout": timeout, "grace": grace,
            "student_names": answer_names(source_nb),
            "student": {"cmd": student_cmd, "cwd": str(cwd),
-                       "env": {**os.environ, **kernels.kernel_env(folder), "OPENBLAS_NUM_THREADS": "1"}}}
+                       "env": {**os.environ, **kernels.kernel_env(folder)}}}
     # Every cell may take its timeout, and each restart of student code its grace and a start.
     deadline = (timeout + grace + 10) * (len(cells) + 1) + 60 + STARTUP_TIMEOUT
     result = Result()
-    proc = subprocess.Popen([sys.executable, "-m", "grader.runner"], stdin=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-P", "-m", "grader.recheck.runner"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "MPLBACKEND": "Agg"})
+                            env={**os.environ, "MPLBACKEND": "Agg", **kernels.ONE_THREAD})
     try:
         out, _ = proc.communicate(json.dumps(job).encode(), timeout=deadline)
     except subprocess.TimeoutExpired:

@@ -1,9 +1,10 @@
 """The student side of the clean re-check: runs student cells and answers the test runner.
 
-Started by ``grader.runner`` inside ``grader.sandbox`` as ``python -m grader.student_side FD``,
-FD being its end of the bridge. It offers the test runner: run a cell, read a name, read an
-attribute of one of its objects, call one, list one's items, and put a test's stand-ins in place
-(and back). Nothing it answers decides a check: ``grader.bridge`` carries data only.
+Started by ``grader.recheck.runner`` inside ``grader.containment.sandbox`` as
+``python -m grader.recheck.student_side FD``, FD being its end of the bridge. It offers the
+test runner: run a cell, read a name, read an attribute of one of its objects, call one, list
+one's items, and put a test's stand-ins in place (and back). Nothing it answers decides a
+check: ``grader.recheck.bridge`` carries data only.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import socket
 import sys
 import types
 
-from grader.recheck import MISSING, NoShell, quiet_stdio, transformer
+from grader.recheck.recheck import MISSING, NoShell, quiet_stdio, transformer
 
 # Modules whose changes by student code are reported (on the student side, where they act).
 GUARDED = ("builtins", "numpy", "numpy.testing", "numpy.linalg", "numpy.random", "math", "warnings",
@@ -94,7 +95,7 @@ class StudentSide:
         self.pushed: list[dict] = []
 
     def handlers(self) -> dict:
-        from grader import bridge
+        from grader.recheck import bridge
 
         return {"exec": self.exec, "get": self.get, "getattr": self.getattr, "items": self.items,
                 "call": bridge.answer_call, "push": self.push, "pop": self.pop}
@@ -161,13 +162,16 @@ class StudentSide:
 
 
 def main(fd: int) -> None:
-    from grader import bridge
+    from grader.recheck import bridge
 
     sock = socket.socket(fileno=fd)
     quiet_stdio()
     # Interrupts end a cell that runs too long. A process started in the background inherits
     # SIGINT ignored, and Python then leaves it so: ask for KeyboardInterrupt explicitly.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Started with -P (the grader's modules never come from the submission's folder); student
+    # code imports from its own folder as it does in a notebook.
+    sys.path.insert(0, os.getcwd())
     side = StudentSide()
     peer = bridge.Peer(sock, side.handlers(), role="student")
     peer.after_handler = side.after

@@ -2,7 +2,8 @@
 
 ``course autograde`` starts every grading kernel (and the clean re-check) through ``command()``:
 
-    unshare --net --mount --pid --fork --kill-child --mount-proc  python -m grader.sandbox SPEC -- CMD
+    unshare --net --mount --pid --fork --kill-child --mount-proc \
+        python -P -m grader.containment.sandbox SPEC -- CMD
 
 Inside the new namespaces this module, still root there, hides every private tree of the machine
 (``/home``, ``/root``, ``/tmp``, ``/srv``, the course and the project, ...) under empty read-only
@@ -126,7 +127,8 @@ def command(cmd: list[str], *, show: list[str], writable: list[str], hide: list[
     spec = {"show": show, "writable": writable, "hide": hidden_roots(hide) if p.namespaces else [],
             "uid": uid if p.separate_user else None, "limits": LIMITS,
             "nproc": p.separate_user}
-    return [*p.unshare_args(), sys.executable, "-m", "grader.sandbox", json.dumps(spec), "--", *cmd]
+    return [*p.unshare_args(), sys.executable, "-P", "-m", "grader.containment.sandbox", json.dumps(spec),
+            "--", *cmd]
 
 
 # ---------------------------------------------------------------- inside the namespaces

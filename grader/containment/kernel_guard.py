@@ -21,4 +21,5 @@ def install() -> None:
 
 
 # Kernel command-line arguments that load this module before any notebook code runs.
-KERNEL_ARGUMENTS = ["--IPKernelApp.exec_lines=__import__('grader.kernel_guard').kernel_guard.install()"]
+KERNEL_ARGUMENTS = ["--IPKernelApp.exec_lines="
+                    "__import__('grader.containment.kernel_guard').containment.kernel_guard.install()"]
