@@ -203,6 +203,14 @@ def landing_page(course: Course) -> nbformat.NotebookNode:
     nb.cells = [nbformat.v4.new_markdown_cell(intro), nbformat.v4.new_markdown_cell(table)]
     nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python",
                                  "name": "python3"}
+    # JupyterLab writes the kernel's language_info into a notebook when its kernel starts, which
+    # marks the page modified; the sources carry the course's, so the landing page carries it too.
+    # (Where the kernel's Python differs from it, JupyterLab updates every notebook alike.)
+    for assignment in course.assignments():
+        for path in course.notebooks(assignment):
+            info = nbformat.read(str(path), as_version=4).metadata.get("language_info")
+            if info and "language_info" not in nb.metadata:
+                nb.metadata["language_info"] = info
     _number_cell_ids(nb)
     return nb
 
