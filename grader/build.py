@@ -1,8 +1,11 @@
 """Generate release/ (students) and notebooks/ (self-study) from source/, or check they are current.
 
 release/ is nbgrader's own ``generate_assignment`` output. notebooks/ is the source with hidden
-tests removed, solution markers dropped, solution cells folded, nbgrader metadata stripped, then
-executed so that plots show when read on GitHub. ``index.ipynb`` links every topic's editions.
+tests removed and nbgrader metadata stripped; each exercise cell holds the student's stub and a
+call to ``helpers.practice.fill_in`` (the reference from the topic's ``solutions.py`` until the
+reader writes a version), followed by the reference folded in a Markdown ``<details>``. It is
+executed (explorers showing their static figure) so that outputs and plots show wherever it is
+read. ``index.ipynb`` links every topic's editions. Every build gives the same bytes.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
 from grader.course import CONFIG_FILE, Course, CourseError
@@ -141,7 +145,8 @@ def execute(nb, folder: Path) -> None:
     """Run ``nb`` in ``folder``; raises nbclient's CellExecutionError if a cell fails.
 
     The kernel's ``language_info`` (which names the exact Python version) is put back as the source
-    had it, so the edition does not change with the machine that built it.
+    had it, so the edition does not change with the machine that built it. Explorers display
+    their static figure (``STATIC_WIDGETS_ENV`` is set in the kernel).
     """
     language_info = nb.metadata.get("language_info")
     client = NotebookClient(
@@ -153,6 +158,9 @@ def execute(nb, folder: Path) -> None:
         store_widget_state=False,
     )
     client.execute(env={**os.environ, STATIC_WIDGETS_ENV: "1"})
+    # How print output is split into stream messages depends on flush timing (machine load):
+    # merge consecutive ones, so that the saved outputs are the same on every build.
+    CoalesceStreamsPreprocessor().preprocess(nb, {})
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             if WIDGET_MIME in out.get("data", {}):

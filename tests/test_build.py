@@ -21,7 +21,7 @@ from conftest import (
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 
-from grader.build import self_study_edition, solutions_file
+from grader.build import execute, self_study_edition, solutions_file
 from helpers.practice import SOLUTIONS_FILE
 
 
@@ -159,6 +159,16 @@ def test_a_wrong_attempt_fails_its_visible_check_in_the_self_study_edition(tmp_p
     assert "mse_loss is not what was expected" in message and "1/m" in message
     # Every other exercise took the reference: the cells before the wrong one ran cleanly.
     assert not [o for c in edition.cells[:at] for o in c.get("outputs", []) if o.output_type == "error"]
+
+
+def test_execute_saves_the_same_outputs_however_prints_were_flushed(tmp_path):
+    """Reproducible builds: output split by flush timing is merged into one stream output."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import sys, time\nprint('a', end='', flush=True)\ntime.sleep(0.3)\nprint('b')\n"
+        "time.sleep(0.3)\nprint('c', flush=True)")]
+    execute(nb, tmp_path)
+    assert nb.cells[0].outputs == [nbformat.v4.new_output("stream", name="stdout", text="ab\nc\n")]
 
 
 WIDGET_CELL = re.compile(r"\bwidgets\.[A-Z]\w+\(")  # an explorer built from helpers.widgets
