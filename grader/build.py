@@ -202,7 +202,10 @@ def landing_page(course: Course) -> nbformat.NotebookNode:
         "`raise NotImplementedError()` with your code, run the checks under each exercise, "
         "then press **Validate** in the toolbar before you submit.\n"
         "- **Self-study**: the *read and try* edition is executed, with plots, and holds the "
-        "reference solutions folded: try first, then unfold and compare.\n"
+        "reference solutions folded. To practise, replace `raise NotImplementedError()` in an "
+        "exercise cell with your code: the checks under it test yours (until then the cell uses "
+        "the reference, so Run All works); then unfold the reference and compare. `make book` "
+        "builds the same edition as a static HTML book.\n"
         "- **Instructors**: edit the *instructor* edition (solutions and hidden tests), then run "
         "`course build` to regenerate the other two.\n"
     )
