@@ -63,7 +63,7 @@ def fill_in(namespace: MutableMapping, exercise: str, path: str | Path = SOLUTIO
     yours = {name: namespace[name] for name in defined
              if name in namespace and not is_stub(namespace[name])}
     # Padding keeps line numbers, so a traceback through the reference points into the file.
-    exec(compile("\n" * (first_line - 1) + code, str(Path(path).resolve()), "exec"), namespace)  # noqa: S102
+    exec(compile("\n" * (first_line - 1) + code, str(Path(path).resolve()), "exec"), namespace)
     namespace.update(yours)
     filled = [name for name in defined if name not in yours]
     if yours:

@@ -39,12 +39,17 @@ def test_build_check_names_drifted_files(tmp_path):
     nb.cells.append(nbformat.v4.new_markdown_cell("An instructor's late addition."))
     nbformat.write(nb, str(target))
     (course / "release" / src.parent.name / "stray.txt").write_text("left over\n")
+    other = SOURCE_NOTEBOOKS[1].parent.name
+    with (course / "notebooks" / other / "solutions.py").open("a") as f:
+        f.write("# edited by hand\n")
     proc = run_course("--root", str(course), "build", "--check")
     assert proc.returncode == 1
     rel = f"{src.parent.name}/{src.name}"
     assert f"release/{rel}" in proc.stdout
     assert f"notebooks/{rel}" in proc.stdout
     assert f"release/{src.parent.name}/stray.txt" in proc.stdout
+    assert f"notebooks/{other}/solutions.py" in proc.stdout
+    assert f"notebooks/{SOURCE_NOTEBOOKS[1].parent.name}/{SOURCE_NOTEBOOKS[1].name}" not in proc.stdout
 
 
 def test_build_regenerates_in_a_copy(tmp_path):
