@@ -9,13 +9,14 @@ LAB_ARGS ?=
 CHROMIUM ?= /usr/bin/chromium
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help install lab test lint build check benchmark clean browser
+.PHONY: help install lab test lint build check book benchmark clean browser
 
 help:
 	@echo "make lab        open the course in JupyterLab (landing page: index.ipynb)"
 	@echo "make test       lint and the whole test suite, browser tests included (installs chromium via apt if needed)"
 	@echo "make build      regenerate release/ and notebooks/ from source/"
 	@echo "make check      fail if release/ or notebooks/ drifted from source/"
+	@echo "make book       build the static HTML book of notebooks/ (build/book/_build/html/index.html)"
 	@echo "make benchmark  time every source notebook, and grading a class (nbgrader alone, the re-check, course autograde; course against plain nbgrader)"
 	@echo "make clean      remove .venv and grading state (submitted/, autograded/, ...)"
 
@@ -41,6 +42,11 @@ build: $(STAMP)
 
 check: $(STAMP)
 	$(BIN)/course build --check
+
+# The book of the self-study edition, from the executed notebooks/ (nothing is re-executed), with
+# Jupyter Book 1 (Sphinx): works offline, MathJax included (sphinx-mathjax-offline).
+book: $(STAMP)
+	$(BIN)/python -m grader.book
 
 # The browser tests drive Debian's Chromium. Install it when it is missing and apt-get can be used
 # (as root or with password-less sudo); otherwise say so: tests/test_ui.py then skips, or fails

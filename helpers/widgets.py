@@ -7,6 +7,8 @@ an ``Image`` widget, so no pyplot state or output capture is involved.
 
 from __future__ import annotations
 
+import base64
+import os
 from collections.abc import Callable, Mapping
 
 import ipywidgets as ipw
@@ -31,7 +33,16 @@ class Explorer:
     A subclass sets ``self.ui`` (the ipywidgets layout) and implements ``static_figure()``: a
     matplotlib ``Figure`` of a few settings side by side that teaches what the sliders show, for
     anyone reading the notebook without a running kernel (the self-study edition, the book).
+
+    Displayed as a cell's result, an explorer shows its live UI; when the environment variable
+    ``COURSE_STATIC_WIDGETS`` is set (``course build`` sets it in the kernel that executes the
+    self-study edition), it shows ``STATIC_NOTE`` and the static figure instead, so the saved
+    notebook carries a picture wherever it is read. Subclasses get this for free.
     """
+
+    STATIC_ENV = "COURSE_STATIC_WIDGETS"
+    STATIC_NOTE = ("*A few settings side by side. In a running kernel (open this notebook in "
+                   "JupyterLab and run it) this cell is an interactive explorer: move the slider.*")
 
     ui: ipw.Widget
 
@@ -39,8 +50,25 @@ class Explorer:
         """A few settings of this explorer side by side, as one figure."""
         raise NotImplementedError(f"{type(self).__name__} has no static figure")
 
+    @classmethod
+    def static_mode(cls) -> bool:
+        """True where explorers display their static figure (``COURSE_STATIC_WIDGETS`` set)."""
+        return os.environ.get(cls.STATIC_ENV, "") not in ("", "0")
+
     def _repr_mimebundle_(self, **kwargs):
         return self.ui._repr_mimebundle_(**kwargs)
+
+    def _ipython_display_(self):
+        from IPython.display import display  # only when displayed by IPython
+
+        if not self.static_mode():
+            display(self.ui)
+            return
+        display({"text/markdown": self.STATIC_NOTE, "text/plain": self.STATIC_NOTE.strip("*")},
+                raw=True)
+        png = plots.figure_png(self.static_figure())
+        display({"image/png": base64.b64encode(png).decode("ascii"),
+                 "text/plain": f"<{type(self).__name__}: static figure>"}, raw=True)
 
 
 class StepSizeExplorer(Explorer):
@@ -93,6 +121,28 @@ class StepSizeExplorer(Explorer):
         rows = "".join(f"<li>{label}: {err:.2e}</li>" for label, err in at_h.items())
         self.readout.value = f"<b>h = {h:.1e}</b>: relative error <ul>{rows}</ul>"
         return at_h
+
+    def static_steps(self) -> tuple[float, float, float]:
+        """Three steps worth seeing: too large (truncation), the best of the first method's
+        curve, too small (round-off)."""
+        first = next(iter(self.errors.values()))
+        best = float(self.hs[int(np.argmin(first))])
+        return float(self.hs[-1]), best, float(self.hs[0])
+
+    def static_figure(self) -> Figure:
+        """The error curves three times, marked at a large, the best and a tiny step."""
+        fig = Figure(figsize=(15, 4.2), dpi=plots.STYLE["figure.dpi"])
+        labels = ("too large: truncation", "about right", "too small: round-off")
+        with plots.course_style():
+            axes = fig.subplots(1, 3, sharey=True)
+            for i, (ax, h, label) in enumerate(zip(axes, self.static_steps(), labels, strict=True)):
+                plots.step_size_plot(self.hs, self.errors, h_mark=h, ax=ax)
+                errs = ", ".join(f"{err:.0e}" for err in self.errors_at(h).values())
+                ax.set_title(f"h = {h:.0e} ({label})\nrelative errors {errs}", fontsize=10)
+                if i:
+                    ax.get_legend().remove()
+                    ax.set_ylabel("")
+        return fig
 
 
 class BackpropStepper(Explorer):
@@ -195,6 +245,20 @@ class BackpropStepper(Explorer):
         self.readout.value = f"<b>step {step} of {len(self.steps) - 1}: {s['title']}</b><br>{s['text']}"
         return s["text"]
 
+    STATIC_STEPS = (2, 5, 7, 8)  # forward pass, error, gradients, update
+
+    def static_figure(self) -> Figure:
+        """Four steps in a 2x2 grid: the hidden activations, the error, every gradient, the update."""
+        fig = Figure(figsize=(15, 8.6), dpi=plots.STYLE["figure.dpi"])
+        with plots.course_style():
+            axes = fig.subplots(2, 2).ravel()
+            for ax, step in zip(axes, self.STATIC_STEPS, strict=True):
+                s = self.steps[step]
+                plots.network_diagram([self.INPUTS, self.HIDDEN, self.OUTPUTS], s["nodes"], s["edges"],
+                                      highlight=s["hot"], ax=ax,
+                                      title=f"step {step}: {s['title']}\n{s['text']}")
+        return fig
+
 
 def polynomial_features(x, degree: int) -> np.ndarray:
     """Rows 1, x, x**2, ..., x**degree of the inputs ``x: (m,)`` or ``(1, m)``: shape (degree + 1, m)."""
@@ -251,30 +315,60 @@ class RegularizationExplorer(Explorer):
 
     def update(self, lam: float) -> tuple[float, float]:
         """Redraw for ``lam``; returns its (training, validation) errors."""
-        x, y, xv, yv = self.data
-        w = ridge_fit(x, y, self.degree, lam)
         train, val = self.errors(lam)
         fig = Figure(figsize=(11, 3.8), dpi=plots.STYLE["figure.dpi"])
         with plots.course_style():
             ax_fit, ax_err = fig.subplots(1, 2)
-            grid = np.linspace(min(x.min(), xv.min()), max(x.max(), xv.max()), 300)
-            ax_fit.scatter(xv, yv, s=10, color=plots.COLORS[-1], alpha=0.4, label="validation")
-            ax_fit.scatter(x, y, s=28, color=plots.COLORS[0], label="training")
-            ax_fit.plot(grid, w @ polynomial_features(grid, self.degree), color=plots.COLORS[1],
-                        lw=2, label=f"degree {self.degree} fit")
-            ax_fit.set_ylim(-2.5, 2.5)
-            ax_fit.legend(loc="lower right", fontsize=8)
+            self._draw_fit(ax_fit, lam)
             ax_fit.set_title(f"lambda = {lam:.1e}")
-            ax_err.loglog(self.lams, self.train_curve, label="training error")
-            ax_err.loglog(self.lams, self.val_curve, label="validation error")
-            ax_err.axvline(lam, color=plots.COLORS[3], lw=2)
-            ax_err.set_xlabel("lambda")
-            ax_err.set_ylabel("mean squared error")
-            ax_err.legend(fontsize=8)
+            self._draw_errors(ax_err, [lam])
         self.image.value = plots.figure_png(fig)
         self.readout.value = (f"<b>lambda = {lam:.1e}</b>: training error {train:.3f}, "
                               f"validation error {val:.3f}")
         return train, val
+
+    def _draw_fit(self, ax, lam: float) -> None:
+        x, y, xv, yv = self.data
+        w = ridge_fit(x, y, self.degree, lam)
+        grid = np.linspace(min(x.min(), xv.min()), max(x.max(), xv.max()), 300)
+        ax.scatter(xv, yv, s=10, color=plots.COLORS[-1], alpha=0.4, label="validation")
+        ax.scatter(x, y, s=28, color=plots.COLORS[0], label="training")
+        ax.plot(grid, w @ polynomial_features(grid, self.degree), color=plots.COLORS[1],
+                lw=2, label=f"degree {self.degree} fit")
+        ax.set_ylim(-2.5, 2.5)
+        ax.legend(loc="lower right", fontsize=8)
+
+    def _draw_errors(self, ax, marks) -> None:
+        ax.loglog(self.lams, self.train_curve, label="training error")
+        ax.loglog(self.lams, self.val_curve, label="validation error")
+        for lam in marks:
+            ax.axvline(lam, color=plots.COLORS[3], lw=2)
+        ax.set_xlabel("lambda")
+        ax.set_ylabel("mean squared error")
+        ax.legend(fontsize=8)
+
+    def static_lambdas(self) -> tuple[float, float, float]:
+        """Three penalties worth seeing: the smallest (over-fitting), the one with the lowest
+        validation error, the largest (under-fitting)."""
+        best = float(self.lams[int(np.argmin(self.val_curve))])
+        return float(self.lams[0]), best, float(self.lams[-1])
+
+    def static_figure(self) -> Figure:
+        """The fit at three lambdas side by side (over-fitting, about right, under-fitting), and
+        both errors against lambda with those three marked."""
+        labels = ("over-fits", "lowest validation error", "under-fits")
+        fig = Figure(figsize=(18, 4.2), dpi=plots.STYLE["figure.dpi"])
+        with plots.course_style():
+            axes = fig.subplots(1, 4)
+            lams = self.static_lambdas()
+            for ax, lam, label in zip(axes, lams, labels, strict=False):
+                self._draw_fit(ax, lam)
+                train, val = self.errors(lam)
+                ax.set_title(f"lambda = {lam:.0e}: {label}\ntraining {train:.3f}, validation {val:.3f}",
+                             fontsize=10)
+            self._draw_errors(axes[3], lams)
+            axes[3].set_title("error against lambda (the three marked)", fontsize=10)
+        return fig
 
 
 class DropoutExplorer(Explorer):

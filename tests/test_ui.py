@@ -4,7 +4,8 @@ Source notebooks are run with Run All and must show no error, every widget rende
 responding to its slider, and their plots. Release notebooks open as students get them and
 nbgrader's Validate button reports failing checks; a filled-in scratch copy validates, and with
 one function wrong the dialog names that check without showing hidden tests. Self-study
-notebooks open with outputs shown and solutions folded. The formgrader lists every assignment.
+notebooks open with outputs shown and solutions folded (a click unfolds one); the landing page
+opens without showing as modified. The formgrader lists every assignment.
 
 Screenshots go to test-artifacts/ui/ (not committed). Without Chromium the module is skipped
 with one line, except under CI=true, where a missing browser is a failure.
@@ -281,12 +282,29 @@ def test_self_study_notebook_shows_outputs_with_solutions_folded(page, lab, path
     panel = page.locator(".jp-NotebookPanel:visible")
     expect(panel.locator(".jp-Cell").first).to_be_visible(timeout=90_000)
     nb = read_nb(path)
-    folded = sum(1 for c in nb.cells if c.get("metadata", {}).get("jupyter", {}).get("source_hidden"))
-    assert folded > 0, f"{rel} has no folded solution"
-    expect(panel.locator(".jp-InputPlaceholder")).to_have_count(folded)
+    n_folds = sum(1 for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("<details>"))
+    assert n_folds > 0, f"{rel} has no folded solution"
+    reference = page.locator("summary", has_text="Reference solution")
+    folds = panel.locator(".jp-MarkdownOutput details", has=reference)
+    expect(folds).to_have_count(n_folds, timeout=60_000)  # Markdown renders after the cells show
+    assert not [i for i in range(n_folds) if folds.nth(i).evaluate("d => d.open")], "a fold is open"
+    code = folds.first.locator("pre").first
+    expect(code).to_be_hidden()
+    folds.first.locator("summary").click()
+    expect(code).to_be_visible()
+    assert "def " in code.inner_text()
     assert panel.locator(".jp-RenderedImage img").count() >= 1, f"{rel}: no plot shown"
     assert panel.locator(".jp-OutputArea-output").count() > 10, f"{rel}: outputs missing"
     shot(page, f"self-study-{path.stem}")
+
+
+def test_landing_page_opens_unmodified(page, lab):
+    """index.ipynb is generated: opening it (and its kernel starting) must not mark it modified."""
+    open_notebook(page, lab, "index.ipynb")
+    page.wait_for_timeout(3_000)  # kernel info (language_info) arrives after idle
+    tab = page.locator(".lm-TabBar-tab", has_text="index.ipynb")
+    expect(tab).to_have_count(1)
+    assert "jp-mod-dirty" not in (tab.get_attribute("class") or ""), "index.ipynb shows as modified"
 
 
 def test_formgrader_lists_every_assignment(page, lab):
