@@ -287,7 +287,7 @@ class InitializationExplorer(Explorer):
     """Pick an initialisation scheme, an activation and a depth; see what reaches each layer.
 
     Top row: histograms of the activations of a few layers (values beyond the axis are piled
-    into its last bin). Bottom: the standard deviation of every layer's activations and of its
+    into its last bin; for relu, the exact zeros are left out). Bottom: the standard deviation of every layer's activations and of its
     weight gradient, on a log scale, for a random gradient arriving at the last layer.
 
     init: ``init(layer_dims, method, rng, scale) -> params``, the notebook's ``init_params``;
@@ -363,8 +363,10 @@ class InitializationExplorer(Explorer):
             grid = fig.add_gridspec(2, len(shown), height_ratios=[1, 1.2], hspace=0.45)
             for col, layer in enumerate(shown):
                 ax = fig.add_subplot(grid[0, col])
-                values = np.clip(acts[layer - 1].ravel(), low, high)
-                ax.hist(values, bins=40, range=(low, high), color=plots.COLORS[0])
+                values = acts[layer - 1].ravel()
+                if activation == "relu":
+                    values = values[values != 0]  # the switched-off units would hide the rest
+                ax.hist(np.clip(values, low, high), bins=40, range=(low, high), color=plots.COLORS[0])
                 ax.set_title(f"layer {layer}: std {np.std(acts[layer - 1]):.2g}", fontsize=9)
                 ax.set_yticks([])
             ax = fig.add_subplot(grid[1, :])

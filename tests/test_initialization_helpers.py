@@ -105,3 +105,10 @@ def test_explorer_refuses_bad_settings_and_a_forward_of_the_wrong_depth():
     with pytest.raises(ValueError, match="returned 1 layers"):
         InitializationExplorer(reference_init, lambda X, p, a: reference_forward(X, p, a)[:1], width=5, m=3,
                                depth=2)
+
+
+def test_layer_histograms_plot_can_leave_out_the_zeros_of_relu():
+    fig, ax = plots.new_figure()
+    plots.layer_histograms_plot([np.array([0.0, 0.0, 0.0, 1.5])], (0.0, 2.0), ax=ax, bins=4, drop_zeros=True)
+    heights = ax.patches[0].get_data().values
+    assert heights[0] == pytest.approx(1.0) and heights[3] == pytest.approx(1.85)
