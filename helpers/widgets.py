@@ -287,8 +287,9 @@ class InitializationExplorer(Explorer):
     """Pick an initialisation scheme, an activation and a depth; see what reaches each layer.
 
     Top row: histograms of the activations of a few layers (values beyond the axis are piled
-    into its last bin; for relu, the exact zeros are left out). Bottom: the standard deviation of every layer's activations and of its
-    weight gradient, on a log scale, for a random gradient arriving at the last layer.
+    into its last bin; for relu, the exact zeros are left out). Bottom: the standard deviation
+    of every layer's activations and of its weight gradient, on a log scale, for a random
+    gradient arriving at the last layer.
 
     init: ``init(layer_dims, method, rng, scale) -> params``, the notebook's ``init_params``;
     forward: ``forward(X, params, activation) -> [A1, ..., AL]``, the notebook's

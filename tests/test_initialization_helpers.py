@@ -112,3 +112,11 @@ def test_layer_histograms_plot_can_leave_out_the_zeros_of_relu():
     plots.layer_histograms_plot([np.array([0.0, 0.0, 0.0, 1.5])], (0.0, 2.0), ax=ax, bins=4, drop_zeros=True)
     heights = ax.patches[0].get_data().values
     assert heights[0] == pytest.approx(1.0) and heights[3] == pytest.approx(1.85)
+
+
+def test_explorer_has_one_slider_and_its_readout_first():
+    """The browser test moves the one slider of each explorer and reads the first HTML below it."""
+    e = explorer(depth=2)
+    sliders = [w for w in e.ui.children if isinstance(w, ipw.IntSlider)]
+    html = [w for w in e.ui.children if isinstance(w, ipw.HTML)]
+    assert sliders == [e.depth] and html[0] is e.readout
