@@ -22,6 +22,7 @@ __all__ = [
     "course_style",
     "decision_boundary_plot",
     "figure_png",
+    "layer_histograms_plot",
     "loss_curve_plot",
     "network_diagram",
     "new_figure",
@@ -270,6 +271,40 @@ def train_val_plot(train, val, steps=None, ax: Axes | None = None, stop: int | N
         ax.set_xlabel(xlabel)
         ax.set_ylabel("mean squared error")
         ax.legend()
+    return ax
+
+
+def layer_histograms_plot(activations: Sequence, value_range: tuple[float, float], ax: Axes | None = None,
+                          bins: int = 40, title: str = "", drop_zeros: bool = False) -> Axes:
+    """One histogram per layer, stacked upwards (layer 1 at the bottom), on a shared value axis.
+
+    activations: [A1, ..., AL], arrays of any shape; each histogram is scaled to the same height,
+    and values outside ``value_range`` are counted in its first or last bin (so an exploding
+    layer shows as a pile at the edge, a vanishing one as a spike at 0). ``drop_zeros`` leaves
+    out entries that are exactly 0 (the switched-off half of a ReLU layer), so the rest shows.
+    """
+    if ax is None:
+        _, ax = new_figure(4.0, 5.0)
+    low, high = (float(v) for v in value_range)
+    if not low < high:
+        raise ValueError(f"value_range must be (low, high) with low < high, got {value_range}")
+    edges = np.linspace(low, high, bins + 1)
+    with course_style():
+        for layer, A in enumerate(activations, start=1):
+            values = np.asarray(A, dtype=float).ravel()
+            if drop_zeros:
+                values = values[values != 0]
+            counts, _ = np.histogram(np.clip(values, low, high), bins=edges)
+            height = counts / max(int(counts.max()), 1) * 0.85
+            ax.stairs(layer + height, edges, baseline=layer, fill=True, color=COLORS[0], alpha=0.8)
+        ax.set_yticks(range(1, len(activations) + 1))
+        ax.set_ylim(0.8, len(activations) + 1)
+        ax.set_xlim(low, high)
+        ax.set_ylabel("layer")
+        ax.set_xlabel("activation value")
+        ax.grid(False)
+        if title:
+            ax.set_title(title, fontsize=10)
     return ax
 
 

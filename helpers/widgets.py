@@ -21,6 +21,7 @@ __all__ = [
     "BackpropStepper",
     "DropoutExplorer",
     "Explorer",
+    "InitializationExplorer",
     "OptimizerExplorer",
     "RegularizationExplorer",
     "StepSizeExplorer",
@@ -368,6 +369,143 @@ class RegularizationExplorer(Explorer):
                              fontsize=10)
             self._draw_errors(axes[3], lams)
             axes[3].set_title("error against lambda (the three marked)", fontsize=10)
+        return fig
+
+
+def _slope_from_output(A: np.ndarray, activation: str) -> np.ndarray:
+    """g'(z) read from a layer's output a = g(z), for tanh (1 - a**2) and relu (1 where a > 0)."""
+    if activation == "tanh":
+        return 1.0 - A * A
+    return (A > 0).astype(float)
+
+
+class InitializationExplorer(Explorer):
+    """Pick an initialisation scheme, an activation and a depth; see what reaches each layer.
+
+    Top row: histograms of the activations of a few layers (values beyond the axis are piled
+    into its last bin; for relu, the exact zeros are left out). Bottom: the standard deviation
+    of every layer's activations and of its weight gradient, on a log scale, for a random
+    gradient arriving at the last layer.
+
+    init: ``init(layer_dims, method, rng, scale) -> params``, the notebook's ``init_params``;
+    forward: ``forward(X, params, activation) -> [A1, ..., AL]``, the notebook's
+    ``layer_activations``. Every layer has ``width`` units and uses the same activation;
+    the input is ``m`` standard normal examples.
+    """
+
+    SCHEMES = {
+        "random, scale 0.01": ("random", 0.01),
+        "xavier (1/n)": ("xavier", 0.01),
+        "he (2/n)": ("he", 0.01),
+        "random, scale 1": ("random", 1.0),
+    }
+    ACTIVATIONS = ("tanh", "relu")
+    X_RANGE = {"tanh": (-1.0, 1.0), "relu": (0.0, 4.0)}
+
+    def __init__(self, init: Callable, forward: Callable, width: int = 200, m: int = 200,
+                 depth: int = 10, max_depth: int = 20, seed: int = 0,
+                 scheme: str = "xavier (1/n)", activation: str = "tanh"):
+        if scheme not in self.SCHEMES or activation not in self.ACTIVATIONS:
+            raise ValueError(f"scheme must be one of {list(self.SCHEMES)} and activation one of "
+                             f"{list(self.ACTIVATIONS)}; got {scheme!r}, {activation!r}")
+        if not 1 <= depth <= max_depth:
+            raise ValueError(f"depth must lie in 1..{max_depth}, got {depth}")
+        self.init, self.forward = init, forward
+        self.width, self.seed = int(width), int(seed)
+        data_rng = np.random.default_rng(self.seed + 1)
+        self.X = data_rng.standard_normal((self.width, int(m)))
+        self.upstream = data_rng.standard_normal((self.width, int(m)))
+        self.scheme = ipw.Dropdown(options=list(self.SCHEMES), value=scheme, description="scheme")
+        self.activation = ipw.Dropdown(options=list(self.ACTIVATIONS), value=activation,
+                                       description="activation")
+        self.depth = ipw.IntSlider(value=depth, min=1, max=max_depth, description="depth",
+                                   continuous_update=False)
+        self.image = ipw.Image(format="png")
+        self.readout = ipw.HTML()
+        self.ui = ipw.VBox([ipw.HBox([self.scheme, self.activation]), self.depth, self.readout,
+                            self.image])
+        for control in (self.scheme, self.activation, self.depth):
+            control.observe(lambda _change: self.update(), names="value")
+        self.update()
+
+    def layers(self, scheme: str, activation: str, depth: int):
+        """(activations [A1..AL], weight gradients [dW1..dWL]) of a net of ``depth`` layers."""
+        method, scale = self.SCHEMES[scheme]
+        params = self.init([self.width] * (depth + 1), method, np.random.default_rng(self.seed), scale)
+        acts = [np.asarray(A, dtype=float) for A in self.forward(self.X, params, activation)]
+        if len(acts) != depth:
+            raise ValueError(f"forward returned {len(acts)} layers for a net of depth {depth}")
+        grads = [None] * depth
+        upstream = self.upstream / self.X.shape[1]  # a gradient dL/dA_L arriving from above
+        for k in range(depth - 1, -1, -1):  # k = layer index - 1
+            delta = upstream * _slope_from_output(acts[k], activation)
+            below = acts[k - 1] if k > 0 else self.X
+            grads[k] = delta @ below.T
+            upstream = np.asarray(params[f"W{k + 1}"], dtype=float).T @ delta
+        return acts, grads
+
+    def spread(self, scheme: str, activation: str, depth: int) -> dict[str, list[float]]:
+        """Per layer: std of the activations ("activations") and of the weight gradient ("gradients")."""
+        acts, grads = self.layers(scheme, activation, depth)
+        return {"activations": [float(np.std(A)) for A in acts],
+                "gradients": [float(np.std(g)) for g in grads]}
+
+    def figure(self, scheme: str, activation: str, depth: int) -> Figure:
+        """Histograms of a few layers (top) and the per-layer spread (bottom)."""
+        acts, grads = self.layers(scheme, activation, depth)
+        shown = sorted({int(round(v)) for v in np.linspace(1, depth, min(depth, 5))})
+        low, high = self.X_RANGE[activation]
+        fig = Figure(figsize=(12, 6.2), dpi=plots.STYLE["figure.dpi"])
+        with plots.course_style():
+            grid = fig.add_gridspec(2, len(shown), height_ratios=[1, 1.2], hspace=0.45)
+            for col, layer in enumerate(shown):
+                ax = fig.add_subplot(grid[0, col])
+                values = acts[layer - 1].ravel()
+                if activation == "relu":
+                    values = values[values != 0]  # the switched-off units would hide the rest
+                ax.hist(np.clip(values, low, high), bins=40, range=(low, high), color=plots.COLORS[0])
+                ax.set_title(f"layer {layer}: std {np.std(acts[layer - 1]):.2g}", fontsize=9)
+                ax.set_yticks([])
+            ax = fig.add_subplot(grid[1, :])
+            layers = np.arange(1, depth + 1)
+            tiny = np.finfo(float).tiny
+            ax.semilogy(layers, np.maximum([np.std(A) for A in acts], tiny), marker="o",
+                        label="std of the activations")
+            ax.semilogy(layers, np.maximum([np.std(g) for g in grads], tiny), marker="s",
+                        label="std of the weight gradient dW")
+            ax.set_xlabel("layer")
+            ax.set_xticks(layers)
+            ax.legend(fontsize=8)
+            ax.set_title(f"{scheme}, {activation}, {depth} layers of width {self.width}")
+        return fig
+
+    def update(self) -> dict[str, list[float]]:
+        """Redraw for the current controls; returns the spread shown."""
+        scheme, activation, depth = self.scheme.value, self.activation.value, self.depth.value
+        self.image.value = plots.figure_png(self.figure(scheme, activation, depth))
+        s = self.spread(scheme, activation, depth)
+        self.readout.value = (
+            f"<b>{scheme}, {activation}, depth {depth}</b>: activation std {s['activations'][0]:.2e} "
+            f"in layer 1, {s['activations'][-1]:.2e} in layer {depth}; gradient std "
+            f"{s['gradients'][0]:.2e} for W1, {s['gradients'][-1]:.2e} for W{depth}")
+        return s
+
+    def static_figure(self) -> Figure:
+        """Activation and gradient spread per layer for every scheme, tanh and relu side by side."""
+        depth = self.depth.value
+        fig = Figure(figsize=(12, 4.2), dpi=plots.STYLE["figure.dpi"])
+        with plots.course_style():
+            axes = fig.subplots(1, 2)
+            for ax, activation in zip(axes, self.ACTIVATIONS, strict=True):
+                for color, scheme in zip(plots.COLORS, self.SCHEMES, strict=False):
+                    s = self.spread(scheme, activation, depth)
+                    layers = np.arange(1, depth + 1)
+                    ax.semilogy(layers, s["activations"], marker="o", color=color, label=scheme)
+                    ax.semilogy(layers, s["gradients"], ls="--", color=color)
+                ax.set_title(f"{activation}: std per layer (solid: activations, dashed: dW)")
+                ax.set_xlabel("layer")
+                ax.set_xticks(layers)
+            axes[0].legend(fontsize=8)
         return fig
 
 

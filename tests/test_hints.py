@@ -171,6 +171,38 @@ def test_a_typical_mistake_is_named(notebook, grade_id, replace, hint):
     assert hint in message, message
 
 
+INITIALIZATION = "04_initialization/initialization.ipynb"
+
+
+INITIALIZATION_CASES = [
+    ("init_params", ('"xavier": np.sqrt(1.0 / n_in)', '"xavier": 1.0 / n_in'), "uses the variance 1/n_{l-1}"),
+    ("init_params", ('"xavier": np.sqrt(1.0 / n_in)', '"xavier": np.sqrt(2.0 / (n_in + n_out))'),
+     "Glorot's variance"),
+    ("init_params", ('"he": np.sqrt(2.0 / n_in)', '"he": np.sqrt(2.0 / n_out)'), "the fan-out"),
+    ("init_params", ('{"random": scale,', '{"random": scale**2,'), "scale**2, the variance"),
+    ("init_params",
+     ("rng.standard_normal((n_out, n_in)) * std", "rng.standard_normal((n_in, n_out)).T * std"),
+     "transposed afterwards"),
+    ("init_params",
+     ("rng.standard_normal((n_out, n_in)) * std", "np.random.standard_normal((n_out, n_in)) * std"),
+     "draw from rng, not from np.random"),
+    ("layer_activations", ('A = g(W @ A + params[f"b{layer}"])', 'A = W @ A + params[f"b{layer}"]'),
+     "the activation was not applied"),
+    ("activation_stats", ("float(np.std(A))", "float(np.var(A))"), "is the variance"),
+    ("activation_stats", ("float(np.std(A))", "float(np.std(A, ddof=1))"), "sample standard deviation"),
+    ("distinct_units", ("np.max(np.abs(row - rep)) <= tol", "np.max(np.abs(row - rep)) == 0"),
+     "differ by rounding"),
+]
+
+
+@pytest.mark.parametrize("grade_id, replace, hint", INITIALIZATION_CASES,
+                         ids=[f"{c[0]}-{c[2][:30]}" for c in INITIALIZATION_CASES])
+def test_a_typical_initialization_mistake_is_named(grade_id, replace, hint):
+    message = run_test_cell(INITIALIZATION, grade_id, replace)
+    assert message is not None, f"the test of {grade_id} passed a wrong answer"
+    assert hint in message, message
+
+
 # --- 05 dropout -------------------------------------------------------------------------------
 DROPOUT = "05_dropout/dropout.ipynb"
 
