@@ -320,13 +320,16 @@ class ConvShapeExplorer(Explorer):
         out: output size from ``output_size`` (None when it raised ValueError, whose message is
         "error"); params: ``param_count(f, c_in, c_out)``; cell: the (row, col) output cell shown,
         ``window`` taken modulo out * out; corner: that window's top-left (row, col) in the padded
-        input, (row * s, col * s).
+        input, (row * s, col * s). Functions still raising NotImplementedError give an error too.
         """
         try:
             out = int(self.output_size(n, f, p, s))
+            params = int(self.param_count(f, self.c_in, self.c_out))
+        except NotImplementedError:
+            return {"out": None, "params": None, "corner": (0, 0), "cell": None,
+                    "error": "write conv_output_size and conv_param_count first"}
         except ValueError as err:
             return {"out": None, "params": None, "corner": (0, 0), "cell": None, "error": str(err)}
-        params = int(self.param_count(f, self.c_in, self.c_out))
         k = int(window) % (out * out) if out > 0 else 0
         cell = (k // out, k % out) if out > 0 else (0, 0)
         return {"out": out, "params": params, "corner": (cell[0] * s, cell[1] * s), "cell": cell,
