@@ -69,6 +69,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/notebook_times.py
 	$(BIN)/python benchmarks/grading_times.py
 	$(BIN)/python benchmarks/autograde.py
+	$(BIN)/python benchmarks/conv_speed.py
 
 clean:
 	rm -rf $(VENV) submitted autograded feedback gradebook.db grades.csv .pytest_cache .ruff_cache test-artifacts

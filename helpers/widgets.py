@@ -19,6 +19,7 @@ from helpers import gradcheck, plots, surfaces
 
 __all__ = [
     "BackpropStepper",
+    "ConvShapeExplorer",
     "DropoutExplorer",
     "Explorer",
     "InitializationExplorer",
@@ -369,6 +370,145 @@ class RegularizationExplorer(Explorer):
                              fontsize=10)
             self._draw_errors(axes[3], lams)
             axes[3].set_title("error against lambda (the three marked)", fontsize=10)
+        return fig
+
+
+class ConvShapeExplorer(Explorer):
+    """Slide n, f, p and s of a convolution and watch its f x f window slide over the input.
+
+    The drawing shows the n x n input inside its border of p zeros, the window at the output
+    position chosen by the ``window`` slider, the top-left corner of every position the window
+    takes, and the output grid with the current cell marked. The output size and the parameter
+    count are not computed here: they come from ``output_size(n, f, p, s) -> int`` and
+    ``param_count(f, c_in, c_out) -> int`` (the notebook's functions), so the explorer shows what
+    those return; a ``ValueError`` they raise is shown as the reason no output exists.
+    """
+
+    LIMITS = {"n": (1, 16), "f": (1, 7), "p": (0, 3), "s": (1, 4), "window": (0, 63)}
+
+    def __init__(self, output_size: Callable, param_count: Callable, n: int = 7, f: int = 3,
+                 p: int = 0, s: int = 1, c_in: int = 3, c_out: int = 2):
+        self.output_size, self.param_count = output_size, param_count
+        self.c_in, self.c_out = int(c_in), int(c_out)
+        start = {"n": n, "f": f, "p": p, "s": s, "window": 0}
+        self.sliders = {
+            name: ipw.IntSlider(value=int(start[name]), min=lo, max=hi, description=name,
+                                continuous_update=False)
+            for name, (lo, hi) in self.LIMITS.items()
+        }
+        self.image = ipw.Image(format="png")
+        self.readout = ipw.HTML()
+        # One box per slider, nested: each slider's box holds the readout and drawing it changes.
+        box = ipw.VBox([self.readout, self.image])
+        for slider in reversed(list(self.sliders.values())):
+            box = ipw.VBox([slider, box])
+        self.ui = box
+        for slider in self.sliders.values():
+            slider.observe(lambda _change: self.update(**self.values()), names="value")
+        self.update(**self.values())
+
+    def values(self) -> dict[str, int]:
+        """The sliders' current settings, {"n", "f", "p", "s", "window"}."""
+        return {name: int(slider.value) for name, slider in self.sliders.items()}
+
+    def state(self, n: int, f: int, p: int, s: int, window: int = 0) -> dict:
+        """What the drawing shows: {"out", "params", "corner", "cell", "error"}.
+
+        out: output size from ``output_size`` (None when it raised ValueError, whose message is
+        "error"); params: ``param_count(f, c_in, c_out)``; cell: the (row, col) output cell shown,
+        ``window`` taken modulo out * out; corner: that window's top-left (row, col) in the padded
+        input, (row * s, col * s). Functions still raising NotImplementedError give an error too.
+        """
+        try:
+            out = int(self.output_size(n, f, p, s))
+            params = int(self.param_count(f, self.c_in, self.c_out))
+        except NotImplementedError:
+            return {"out": None, "params": None, "corner": (0, 0), "cell": None,
+                    "error": "write conv_output_size and conv_param_count first"}
+        except ValueError as err:
+            return {"out": None, "params": None, "corner": (0, 0), "cell": None, "error": str(err)}
+        k = int(window) % (out * out) if out > 0 else 0
+        cell = (k // out, k % out) if out > 0 else (0, 0)
+        return {"out": out, "params": params, "corner": (cell[0] * s, cell[1] * s), "cell": cell,
+                "error": None}
+
+    def draw(self, ax_in, ax_out, n: int, f: int, p: int, s: int, window: int = 0) -> dict:
+        """Draw the padded input with the window on ``ax_in``, the output grid on ``ax_out``."""
+        from matplotlib.patches import Rectangle
+
+        st = self.state(n, f, p, s, window)
+        size = n + 2 * p
+        for ax in (ax_in, ax_out):
+            ax.set_aspect("equal")
+            ax.set_axis_off()
+        for r in range(size):
+            for c in range(size):
+                pad = not (p <= r < p + n and p <= c < p + n)
+                ax_in.add_patch(Rectangle((c, size - 1 - r), 1, 1, fc="#e6e6e6" if pad else "white",
+                                          ec=plots.COLORS[-1], lw=0.5))
+        top, left = st["corner"]
+        ok = st["error"] is None
+        color = plots.COLORS[1] if ok else plots.COLORS[3]
+        ax_in.add_patch(Rectangle((left, size - top - f), f, f, fc=color, alpha=0.25, ec=color, lw=2.5))
+        if ok:
+            corners = [(i * s, j * s) for i in range(st["out"]) for j in range(st["out"])]
+            ax_in.scatter([c + 0.5 for _, c in corners], [size - r - 0.5 for r, _ in corners],
+                          s=12, color=plots.COLORS[0], zorder=3)
+        span = max(size, f)
+        ax_in.set_xlim(-0.2, span + 0.2)
+        ax_in.set_ylim(size - span - 0.2, size + 0.2)
+        ax_in.set_title(f"input {n} x {n}, padding {p}: {size} x {size}", fontsize=10)
+        if ok:
+            out = st["out"]
+            for r in range(out):
+                for c in range(out):
+                    hot = (r, c) == st["cell"]
+                    ax_out.add_patch(Rectangle((c, out - 1 - r), 1, 1, fc=color if hot else "white",
+                                               alpha=0.6 if hot else 1.0, ec=plots.COLORS[0], lw=0.8))
+            ax_out.set_xlim(-0.2, span + 0.2)
+            ax_out.set_ylim(out - span - 0.2, out + 0.2)
+            ax_out.set_title(f"output {out} x {out}", fontsize=10)
+        else:
+            ax_out.text(0.5, 0.5, "no output:\nthe window does not fit", ha="center", va="center",
+                        transform=ax_out.transAxes, color=color)
+        return st
+
+    def figure(self, n: int, f: int, p: int, s: int, window: int = 0) -> Figure:
+        """The drawing for one setting, as a matplotlib Figure."""
+        fig = Figure(figsize=(8.0, 3.8), dpi=plots.STYLE["figure.dpi"])
+        with plots.course_style():
+            ax_in, ax_out = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+            self.draw(ax_in, ax_out, n, f, p, s, window)
+        return fig
+
+    def text(self, n: int, f: int, p: int, s: int, window: int = 0) -> str:
+        """The readout for one setting (HTML)."""
+        st = self.state(n, f, p, s, window)
+        head = f"<b>n = {n}, f = {f}, p = {p}, s = {s}</b>: "
+        if st["error"] is not None:
+            return head + f"no output ({st['error']})"
+        (r, c), (top, left) = st["cell"], st["corner"]
+        return (head + f"output {st['out']} x {st['out']}; output cell ({r}, {c}) reads rows "
+                f"{top}..{top + f - 1} and columns {left}..{left + f - 1} of the padded input. "
+                f"Parameters for {self.c_in} input and {self.c_out} output channels: {st['params']}")
+
+    def update(self, n: int, f: int, p: int, s: int, window: int = 0) -> str:
+        """Redraw for one setting; returns the readout shown."""
+        self.image.value = plots.figure_png(self.figure(n, f, p, s, window))
+        self.readout.value = self.text(n, f, p, s, window)
+        return self.readout.value
+
+    def static_figure(self) -> Figure:
+        """Three settings of a 3 x 3 window on a 7 x 7 input: valid, same padding, stride 2."""
+        settings = [(7, 3, 0, 1), (7, 3, 1, 1), (7, 3, 0, 2)]
+        fig = Figure(figsize=(12.0, 3.6), dpi=plots.STYLE["figure.dpi"])
+        with plots.course_style():
+            axes = fig.subplots(1, 6, gridspec_kw={"width_ratios": [3, 2] * 3})
+            for k, (n, f, p, s) in enumerate(settings):
+                st = self.draw(axes[2 * k], axes[2 * k + 1], n, f, p, s, window=1)
+                axes[2 * k].set_title(f"n={n}, f={f}, p={p}, s={s}", fontsize=10)
+                if st["out"] is not None:
+                    axes[2 * k + 1].set_title(f"output {st['out']} x {st['out']}", fontsize=10)
         return fig
 
 

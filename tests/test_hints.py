@@ -171,6 +171,53 @@ def test_a_typical_mistake_is_named(notebook, grade_id, replace, hint):
     assert hint in message, message
 
 
+CNN_SHAPES = "07_cnn_shapes/cnn_shapes.ipynb"
+
+
+CNN_CASES = [
+    (CNN_SHAPES, "conv_output_size", ("// s + 1", "// s"), "the +1 is missing"),
+    (CNN_SHAPES, "conv_output_size", ("return (n + 2 * p - f)", "return (n + p - f)"),
+     "padding was counted once"),
+    (CNN_SHAPES, "conv_output_size", ("(n + 2 * p - f) // s + 1", "(n + 2 * p - f) + 1"),
+     "stride was ignored"),
+    (CNN_SHAPES, "conv_output_size", ("(n + 2 * p - f) // s + 1", "-(-(n + 2 * p - f) // s) + 1"),
+     "rounds up"),
+    (CNN_SHAPES, "same_padding", ("return (f - 1) // 2", "return f / 2"), "this is f / 2"),
+    (CNN_SHAPES, "conv_param_count", ("(1 if bias else 0)", "0"), "the biases are missing"),
+    (CNN_SHAPES, "conv_layer_shapes", ('"flatten": c_out', '"flatten": N * c_out'),
+     "batch dimension was flattened"),
+    (CNN_SHAPES, "conv_layer_shapes", ('"weight": (c_out, C, f, f)', '"weight": (C, c_out, f, f)'),
+     "the channels are swapped"),
+    (CNN_SHAPES, "network_table", ("conv_output_size(h, f, 0, f), conv_output_size(w, f, 0, f)",
+                                   "conv_output_size(h, f), conv_output_size(w, f)"), "POOL-f moves by f"),
+    (CNN_SHAPES, "network_table", ("conv_param_count(f, c, c_out, bias=False)",
+                                   "conv_param_count(f, c, c_out)"), "counts the biases with the weights"),
+    (CNN_SHAPES, "conv2d_forward", ("w[:, :, i, j])", "w[:, :, k - 1 - i, k - 1 - j])"),
+     "the kernel was flipped"),
+    (CNN_SHAPES, "conv2d_forward",
+     ("i:i + stride * (H_out - 1) + 1:stride, j:j + stride * (W_out - 1) + 1:stride",
+      "i:i + H_out, j:j + W_out"), "the window moved 1 pixel"),
+    (CNN_SHAPES, "conv2d_forward", ("out[...] = b[None, :, None, None]", "out[...] = 0.0"),
+     "the bias b[f] is missing"),
+    (CNN_SHAPES, "conv2d_forward",
+     ('"nchw,fc->nfhw", patch, w[:, :, i, j]', '"nhw,f->nfhw", patch[:, 0], w[:, 0, i, j]'),
+     "only the first channel was used"),
+    (CNN_SHAPES, "maxpool_forward", (".max(axis=(4, 5))", ".mean(axis=(4, 5))"), "average pooling"),
+    (CNN_SHAPES, "maxpool_forward",
+     ("[:, :, ::stride, ::stride]",
+      "[:, :, :(x.shape[2] - f) // stride + 1, :(x.shape[3] - f) // stride + 1]"),
+     "the window moved 1 pixel"),
+]
+
+
+@pytest.mark.parametrize("notebook, grade_id, replace, hint", CNN_CASES,
+                         ids=[f"{c[1]}-{c[3][:30]}" for c in CNN_CASES])
+def test_a_typical_cnn_shapes_mistake_is_named(notebook, grade_id, replace, hint):
+    message = run_test_cell(notebook, grade_id, replace)
+    assert message is not None, f"the test of {grade_id} passed a wrong answer"
+    assert hint in message, message
+
+
 INITIALIZATION = "04_initialization/initialization.ipynb"
 
 
