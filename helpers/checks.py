@@ -365,3 +365,72 @@ def substitute(namespace: MutableMapping, **replacements) -> Iterator[None]:
                 namespace.pop(name, None)
             else:
                 namespace[name] = value
+
+
+# --- How a failure is shown in a notebook --------------------------------------------------------
+# IPython prints a failed check with ~20 lines of traceback, most of them this module's internals.
+# In a kernel, an AssertionError (a failed check, a plain ``assert`` of a test cell, a gradient
+# check) is shown instead as the notebook lines it went through, the failing line of each, and the
+# message. It is still an error output, so nbgrader still scores the cell as failed; any other
+# exception keeps IPython's full traceback.
+
+_RED, _GREEN, _RESET = "\x1b[0;31m", "\x1b[0;32m", "\x1b[0m"
+
+
+def _cell_frames(shell, tb) -> list[tuple[str, int, str]]:
+    """(label, line number, source line) of every notebook cell the traceback goes through."""
+    import linecache
+    import traceback
+
+    compiler = getattr(shell, "compile", None)
+    known = getattr(compiler, "_filename_map", {})
+    frames = []
+    for frame, lineno in traceback.walk_tb(tb):
+        filename = frame.f_code.co_filename
+        if filename not in known:
+            continue
+        label = compiler.format_code_name(filename)
+        label = " ".join(label) if label else filename
+        frames.append((label, int(lineno or 0), linecache.getline(filename, lineno or 0).rstrip()))
+    return frames
+
+
+def short_traceback(shell, etype, value, tb) -> list[str] | None:
+    """The structured traceback a student sees for a failed check, or None to show IPython's own.
+
+    One entry per notebook cell the failure went through (``Cell In[7], line 16`` and that line),
+    then ``AssertionError: message``; nothing of the helpers' or the kernel's own frames.
+    """
+    frames = _cell_frames(shell, tb)
+    if not frames:
+        return None
+    stb = [f"{label}, line {lineno}\n{_GREEN}---> {lineno}{_RESET} {text.strip()}"
+           for label, lineno, text in frames]
+    stb.append(f"{_RED}{etype.__name__}{_RESET}: {value}")
+    return stb
+
+
+def _show_failure(shell, etype, value, tb, tb_offset=None):
+    # IPython's custom-exception hook: show the short form, or IPython's own when there is none.
+    try:
+        stb = short_traceback(shell, etype, value, tb)
+    except Exception:  # noqa: BLE001 - never let the display of a failure fail
+        stb = None
+    if stb is None:
+        stb = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+    shell._showtraceback(etype, value, stb)
+    return None
+
+
+def _install_short_failures() -> None:
+    """In an IPython kernel, show AssertionErrors the short way (unless another hook is set)."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None or getattr(shell, "custom_exceptions", None) != ():
+        return
+    shell.set_custom_exc((AssertionError,), _show_failure)
+
+
+_install_short_failures()

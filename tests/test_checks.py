@@ -858,3 +858,67 @@ def test_check_choice_refuses_a_string_subclass_with_a_rigged_eq():
 
     with pytest.raises(AssertionError, match="object of type Sneaky"):
         checks.check_choice("effect", Sneaky("anything"), ["increases"])
+
+
+# --------------------------------------------------------------------------------------------
+# How a failure reads in a notebook: a real kernel, as JupyterLab and nbgrader run it.
+# --------------------------------------------------------------------------------------------
+
+KERNEL_CELLS = [
+    "import numpy as np\nfrom helpers import checks, gradcheck",
+    "dfdz = 23.74625462767236\n"
+    "checks.check_scalar('dfdz at (1, 2, 0.5)', dfdz, 24.74625462767236, mistakes={\n"
+    "    'the +1 from the lone term z is missing.': 23.74625462767236,\n})",
+    "result = (1.0, 2.0)\nassert len(result) == 3, (\n    'grad_f should return a tuple of three numbers.'\n"
+    ")",
+    "gradcheck.check_gradient('dW1', np.zeros(3), lambda v: float(np.sum(v**2)), np.ones(3))",
+    "def student():\n    raise ValueError('a bug of the student')\nstudent()",
+]
+
+
+@pytest.fixture(scope="module")
+def kernel_outputs():
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in KERNEL_CELLS])
+    NotebookClient(nb, allow_errors=True, timeout=60).execute()
+    return nb
+
+
+def _error_text(cell) -> str:
+    import re
+
+    errors = [o for o in cell.outputs if o.output_type == "error"]
+    assert len(errors) == 1, cell.outputs
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", "\n".join(errors[0].traceback))
+
+
+@pytest.mark.parametrize(
+    ("index", "test_line", "message"),
+    [(1, "---> 2 checks.check_scalar('dfdz at (1, 2, 0.5)', dfdz, 24.74625462767236, mistakes={",
+      "likely mistake: the +1 from the lone term z is missing."),
+     (2, "---> 2 assert len(result) == 3, (", "AssertionError: grad_f should return a tuple of three"),
+     (3, "---> 1 gradcheck.check_gradient(", "dW1 disagrees with the numerical gradient")],
+    ids=["check", "plain-assert", "gradcheck"],
+)
+def test_a_failed_check_in_a_kernel_is_short_and_names_no_internals(kernel_outputs, index, test_line,
+                                                                   message):
+    from nbgrader.utils import determine_grade
+
+    cell = kernel_outputs.cells[index]
+    text = _error_text(cell)
+    assert test_line in text and message in text, text
+    assert text.splitlines()[0].startswith("Cell In[") and "line" in text.splitlines()[0], text
+    for internal in ("helpers", "checks.py", "site-packages", "Traceback", "interactiveshell"):
+        assert internal not in text.replace("from helpers", ""), f"{internal!r} in\n{text}"
+    assert len(text.splitlines()) <= 8, text
+    assert not [o for o in cell.outputs if o.get("name") == "stderr"]
+    # Still an error output: nbgrader scores such a test cell as failed.
+    cell.metadata["nbgrader"] = {"grade": True, "points": 2, "grade_id": "t", "solution": False}
+    assert determine_grade(cell) == (0, 2)
+
+
+def test_other_errors_keep_ipythons_full_traceback(kernel_outputs):
+    text = _error_text(kernel_outputs.cells[4])
+    assert "Traceback" in text and "in student" in text and "ValueError: a bug of the student" in text
