@@ -259,10 +259,12 @@ def test_same_size_shape_mismatch_points_to_keepdims(capsys, got_shape, expected
     assert "transposed" not in message
 
 
-def test_different_size_shape_mismatch_has_no_hint(capsys):
+def test_different_size_shape_mismatch_has_no_keepdims_or_transpose_hint(capsys):
     message = failure(capsys, check_close, "h", np.zeros(4), np.zeros(3))
     assert "h has shape (4,), expected (3,)." in message
     assert "keepdims" not in message and "transposed" not in message
+    message = failure(capsys, check_close, "h", np.zeros((4, 5)), np.zeros((3, 7)))
+    assert "likely mistake" not in message
 
 
 def test_scalar_against_array_is_a_shape_mismatch(capsys):
@@ -922,3 +924,63 @@ def test_a_failed_check_in_a_kernel_is_short_and_names_no_internals(kernel_outpu
 def test_other_errors_keep_ipythons_full_traceback(kernel_outputs):
     text = _error_text(kernel_outputs.cells[4])
     assert "Traceback" in text and "in student" in text and "ValueError: a bug of the student" in text
+
+
+# --------------------------------------------------------------------------------------------
+# Shape slips, named by check_shape (and check_close) by themselves.
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("got_shape", "expected_shape", "words"),
+    [
+        ((40,), (50,), "axis"),  # column_exp_sum summed with axis=1 instead of axis=0
+        ((1, 50), (50,), "keepdims=True"),  # a kept dimension
+        ((50, 1), (50,), "keepdims=True"),
+        ((50,), (1, 50), "keepdims=True"),  # a dropped one
+        ((40, 1), (1, 50), "other axis"),  # keepdims, over the wrong axis
+        ((4, 3), (3, 4), "transposed"),
+        ((3,), (3, 4), "one entry per example"),  # the batch dimension is missing
+        ((3, 4, 5), (3, 4), "axis=2"),  # an extra last dimension: a sum over examples missing
+        ((8, 3, 4), (3, 4), "axis=0"),  # an extra first (batch) dimension
+        ((), (3,), "axis="),  # summed over every axis
+        ((3,), (), "float(...)"),
+    ],
+    ids=["wrong-axis", "kept-row", "kept-column", "dropped", "kept-wrong-axis", "transpose",
+         "missing-batch", "extra-last", "extra-first", "all-reduced", "not-a-number"],
+)
+def test_check_shape_names_the_common_shape_slips(capsys, got_shape, expected_shape, words):
+    for check in (lambda g: check_shape("Z", g, expected_shape),
+                  lambda g: check_close("Z", g, np.zeros(expected_shape))):
+        message = failure(capsys, check, np.zeros(got_shape))
+        assert f"Z has shape {got_shape}, expected {expected_shape}." in message
+        assert "likely mistake:" in message and words in message, message
+        assert len(message.splitlines()) == 2, message  # the shape line and one hint line
+
+
+def test_shape_slip_is_none_for_unrelated_shapes():
+    assert checks.shape_slip((3, 5), (4, 7)) is None
+    assert checks.shape_slip((3, 4), (3, 4)) is None
+
+
+def test_a_tests_own_mistake_of_that_shape_beats_the_generic_shape_hint(capsys):
+    expected = np.array([1.0, 2.0, 3.0])
+    mistakes = {"SENTINEL: the sum over the examples is missing.": np.array([[1.0, 2.0, 3.0]] * 2).T}
+    message = failure(capsys, check_close, "db", np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]),
+                      expected, mistakes=mistakes)
+    assert "likely mistake: SENTINEL" in message and "axis=" not in message
+
+
+def test_a_tests_own_hint_typed_to_a_few_digits_beats_the_generic_sign_hint(capsys):
+    # bce_loss without its leading minus: the test names the missing minus; "check the order of a
+    # subtraction" must not win because the test typed its value to 8 digits.
+    mistakes = {"SENTINEL: the leading minus of the cross-entropy is missing.": -0.69314718}
+    message = failure(capsys, check_scalar, "bce", -0.6931471805599453, 0.6931471805599453,
+                      mistakes=mistakes)
+    assert "likely mistake: SENTINEL" in message and SIGN not in message
+
+
+def test_a_mistake_that_cannot_be_computed_is_skipped(capsys):
+    mistakes = {"SENTINEL broken": lambda e: e @ np.ones((5, 5)), "SENTINEL real": lambda e: e + 1}
+    message = failure(capsys, check_close, "v", [2.0, 3.0], [1.0, 2.0], mistakes=mistakes)
+    assert "SENTINEL real" in message and "SENTINEL broken" not in message
