@@ -30,8 +30,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# jupyter-config/: the course's lab settings (no news pop-up, wrapped lines, clutter hidden).
+LAB_CONFIG := JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}"
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab index.ipynb $(ROOT_FLAG) $(LAB_ARGS)
+	$(LAB_CONFIG) $(BIN)/jupyter lab index.ipynb $(ROOT_FLAG) $(LAB_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check helpers grader tests benchmarks
