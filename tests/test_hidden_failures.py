@@ -118,3 +118,55 @@ def test_feedback_drops_hidden_lines_shown_as_context_of_a_visible_failure():
     text = "\n".join(cell.outputs[0].traceback)
     assert "----> 5 })" in text and "TypeError: oops" in text
     assert "BEGIN HIDDEN" not in text and "expected = []" not in text
+
+
+# --- the same, end to end: test-grad_f of topic 01 run in a real kernel, then feedback's view ------
+
+def _grad_f_notebook(answer_edit: tuple[str, str] | None, blank: bool = False):
+    from conftest import ROOT, nbgrader_meta, read_nb
+
+    source = read_nb(ROOT / "source" / "01_gradients" / "gradients.ipynb")
+    by_id = {nbgrader_meta(c).get("grade_id"): c for c in source.cells}
+    imports = next(c for c in source.cells if "from helpers import" in c.source)
+    answer = by_id["grad_f"].source
+    if blank:
+        answer = answer.split("### BEGIN SOLUTION")[0] + "raise NotImplementedError()\n"
+    answer = "\n".join(ln for ln in answer.splitlines() if "### " not in ln)
+    if answer_edit:
+        assert answer_edit[0] in answer
+        answer = answer.replace(*answer_edit)
+    test = by_id["test-grad_f"]
+    cells = [v4.new_code_cell(imports.source.replace("%matplotlib inline", "")),
+             v4.new_code_cell(answer), v4.new_code_cell(test.source, metadata=test.metadata)]
+    return v4.new_notebook(cells=cells)
+
+
+def _feedback_of(nb) -> tuple[str, str]:
+    """(the test cell's error as feedback shows it, its hidden code) after a real run."""
+    from nbclient import NotebookClient
+
+    hidden = nb.cells[2].source.split("### BEGIN HIDDEN TESTS")[1]
+    NotebookClient(nb, allow_errors=True, timeout=60).execute()
+    nb, _ = HideHiddenTests().preprocess(nb, {})
+    errors = [o for o in nb.cells[2].outputs if o.output_type == "error"]
+    assert len(errors) == 1, nb.cells[2].outputs
+    return "\n".join(errors[0].traceback), hidden
+
+
+def test_feedback_end_to_end_a_missing_plus_one_keeps_its_hint():
+    text, hidden = _feedback_of(_grad_f_notebook(("dfdz = x * y + 1 + 2", "dfdz = x * y + 2")))
+    assert "likely mistake: the +1 from the lone term z is missing." in text, text
+    assert "hidden test failed" not in text
+
+
+def test_feedback_end_to_end_a_blank_answer_is_not_a_hidden_failure():
+    text, _ = _feedback_of(_grad_f_notebook(None, blank=True))
+    assert "NotImplementedError" in text and "hidden test failed" not in text, text
+
+
+def test_feedback_end_to_end_a_hard_coded_answer_fails_the_hidden_block_in_one_line():
+    constants = "10.43656365691809, 9.654845485377136, 24.74625462767236"
+    text, hidden = _feedback_of(_grad_f_notebook(("    e_x = np.exp(x)",
+                                                  f"    return {constants}\n    e_x = np.exp(x)")))
+    assert text.startswith("hidden test failed: ") and "\n" not in text, text
+    assert not [ln for ln in hidden.splitlines() if len(ln.strip()) > 15 and ln.strip() in text]
