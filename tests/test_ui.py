@@ -284,6 +284,8 @@ def test_validate_names_the_failing_check_without_hidden_tests(page, lab):
     shot(page, "release-validate-one-wrong")
     assert "validation-failed" in outcome, text[:1500]
     assert "mse_loss is not what was expected" in text and "the 1/m is missing" in text, text[:1500]
+    # The failure is the test's line and the message, nothing of the helpers' internals.
+    assert "---> 4" in text and "Traceback" not in text and "helpers/checks.py" not in text, text[:1500]
     hidden = [ln.strip() for c in read_nb(ROOT / "source" / FILLED).cells if nbgrader_meta(c).get("grade")
               for ln in c.source.split("### BEGIN HIDDEN TESTS")[-1].splitlines()[1:] if len(ln.strip()) > 20]
     assert "HIDDEN TESTS" not in text
