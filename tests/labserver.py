@@ -70,8 +70,7 @@ def running_lab(root: Path, timeout: float = 90) -> Iterator[Lab]:
            f"--ServerApp.root_dir={root}"]
     if os.geteuid() == 0:
         cmd.append("--allow-root")
-    env = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",  # as `make lab` sets them
-           **os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
            "JUPYTER_CONFIG_PATH": os.pathsep.join(filter(None, [str(LAB_CONFIG),
                                                                  os.environ.get("JUPYTER_CONFIG_PATH")])),
            "JUPYTERLAB_SETTINGS_DIR": str(state / "settings"),
