@@ -435,6 +435,12 @@ def short_traceback(shell, etype, value, tb) -> list[str] | None:
 
 def _show_failure(shell, etype, value, tb, tb_offset=None):
     # IPython's custom-exception hook: show the short form, or IPython's own when there is none.
+    import sys
+
+    # Kept where IPython keeps the last error, so that %tb (and %debug) still give the full story.
+    sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb
+    if sys.version_info >= (3, 12):
+        sys.last_exc = value
     try:
         stb = short_traceback(shell, etype, value, tb)
     except Exception:  # noqa: BLE001 - never let the display of a failure fail

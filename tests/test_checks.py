@@ -875,6 +875,8 @@ KERNEL_CELLS = [
     ")",
     "gradcheck.check_gradient('dW1', np.zeros(3), lambda v: float(np.sum(v**2)), np.ones(3))",
     "def student():\n    raise ValueError('a bug of the student')\nstudent()",
+    "checks.check_close('q', 1.0, 2.0)",
+    "%tb",
 ]
 
 
@@ -984,3 +986,9 @@ def test_a_mistake_that_cannot_be_computed_is_skipped(capsys):
     mistakes = {"SENTINEL broken": lambda e: e @ np.ones((5, 5)), "SENTINEL real": lambda e: e + 1}
     message = failure(capsys, check_close, "v", [2.0, 3.0], [1.0, 2.0], mistakes=mistakes)
     assert "SENTINEL real" in message and "SENTINEL broken" not in message
+
+
+def test_tb_magic_still_shows_the_full_traceback_of_a_short_failure(kernel_outputs):
+    assert "---> 1 checks.check_close('q', 1.0, 2.0)" in _error_text(kernel_outputs.cells[5])
+    full = "\n".join("\n".join(o.get("traceback", [])) for o in kernel_outputs.cells[6].outputs)
+    assert "checks.py" in full and "Traceback" in full, full
