@@ -89,6 +89,8 @@ def hidden_lines(source: str) -> list[str]:
 
 
 ARROW = re.compile(r"^\s*-+>\s*\d+")  # IPython's marker of the line that raised, "---> 40"
+NUMBERED = re.compile(r"^\s*(?:-+>)?\s*(\d+)(?:\s|$)")  # a source line of a frame, "---> 40 x" or "   41 y"
+CELL_FRAME = re.compile(r"Cell In\[\d*\], line (\d+)")  # IPython's header of a notebook frame
 
 
 def failing_lines(traceback_text: str) -> list[str]:
@@ -96,10 +98,63 @@ def failing_lines(traceback_text: str) -> list[str]:
     return [ln for ln in ANSI.sub("", traceback_text).splitlines() if ARROW.match(ln)]
 
 
+def hidden_ranges(source: str) -> list[tuple[int, int]]:
+    """1-based (first, last) line numbers of each hidden-test block of a test cell, markers included."""
+    ranges, start = [], None
+    lines = source.splitlines()
+    for number, line in enumerate(lines, start=1):
+        if HIDDEN_BEGIN in line and start is None:
+            start = number
+        elif HIDDEN_END in line and start is not None:
+            ranges.append((start, number))
+            start = None
+    if start is not None:  # no end marker: hidden to the end of the cell
+        ranges.append((start, max(len(lines), start)))
+    return ranges
+
+
+def failing_line(traceback_text: str) -> int | None:
+    """The line of the executed cell at which it failed: the outermost notebook frame's line.
+
+    IPython lists frames outermost first, and the outermost is the cell being run; a check that
+    fails inside a student's function called from the test still fails at the test's line.
+    """
+    text = ANSI.sub("", traceback_text or "")
+    match = CELL_FRAME.search(text)
+    if match:
+        return int(match.group(1))
+    for line in text.splitlines():
+        if ARROW.match(line):
+            return int(NUMBERED.match(line).group(1))
+    return None
+
+
 def failed_in_hidden(source: str, traceback_text: str) -> bool:
-    """Whether the line that raised, in a test cell with this source, is a hidden-test line."""
-    hidden = hidden_lines(source)
-    return any(h in ln for ln in failing_lines(traceback_text) for h in hidden)
+    """Whether a test cell with this source failed in its hidden block, by the failing line number.
+
+    Decided by where the cell stopped (the line number of its outermost frame against the hidden
+    block's line range), never by comparing text: a hidden line such as ``)`` also ends many
+    visible lines.
+    """
+    line = failing_line(traceback_text)
+    return line is not None and any(first <= line <= last for first, last in hidden_ranges(source))
+
+
+def drop_hidden_context(frames: list[str], source: str) -> list[str]:
+    """Traceback entries without the hidden lines IPython shows as context of the test cell's frame."""
+    ranges = hidden_ranges(source)
+    kept, seen_cell = [], False
+    for frame in frames:
+        if not seen_cell and CELL_FRAME.search(ANSI.sub("", frame)):
+            seen_cell = True  # the first notebook frame is the test cell's
+
+            def shown(line):
+                number = NUMBERED.match(ANSI.sub("", line))
+                return not (number and any(a <= int(number.group(1)) <= b for a, b in ranges))
+
+            frame = "\n".join(ln for ln in frame.split("\n") if shown(ln))
+        kept.append(frame)
+    return kept
 
 
 def hidden_failure_line(ename: str, evalue: str) -> str:
@@ -154,9 +209,11 @@ class HideHiddenTests(NbGraderPreprocessor):
                 line = hidden_failure_line(output.get("ename", ""), output.get("evalue", ""))
                 output.traceback = [line]
                 output.evalue = line
-            else:  # a visible check failed: keep its traceback, minus any hidden line shown as context
+            else:  # a visible check failed: keep its traceback, minus hidden lines shown as context
+                long_hidden = [h for h in hidden if len(h) >= 12]
                 output.traceback = ["\n".join(ln for ln in frame.splitlines()
-                                              if not any(h in ln for h in hidden)) for frame in frames]
+                                              if not any(h in ln for h in long_hidden))
+                                    for frame in drop_hidden_context(frames, cell.source)]
         cell.source = cell.source.split(HIDDEN_BEGIN)[0].rstrip() + "\n\n" + self.placeholder
         return cell, resources
 

@@ -1,8 +1,11 @@
 """`course validate`: run a notebook's tests the way the grader will, and say what fails.
 
-Thin over nbgrader's ``Validator``; adds what students need from a command line: each failing
-test named by its grade id with the check's own message, hidden tests reduced to one line, and an
-exit status that is non-zero when anything fails (nbgrader's ``validate`` exits 0 either way).
+Thin over nbgrader's ``Validator``; adds what students need from a command line: every test cell
+passed or failed with its points, the points the visible tests would earn, each failing test named
+by its grade id with the line of the test that failed and the check's own message, hidden tests
+reduced to one line, and an exit status that is non-zero when anything fails (nbgrader's
+``validate`` exits 0 either way). Visible and hidden failures are told apart by the failing line's
+number against the hidden block's line range (``grader.preprocessors.failed_in_hidden``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,23 @@ import nbformat
 from nbgrader.validator import Validator
 from traitlets.config import Config
 
-from grader.preprocessors import ANSI, failed_in_hidden, hidden_failure_line
+from grader.preprocessors import (
+    ANSI,
+    HIDDEN_BEGIN,
+    failed_in_hidden,
+    failing_line,
+    hidden_failure_line,
+)
+
+
+@dataclass
+class TestCell:
+    """One test cell's outcome."""
+
+    grade_id: str
+    points: float
+    passed: bool
+    hidden: bool  # the cell has hidden tests (an instructor's notebook)
 
 
 @dataclass
@@ -26,6 +45,7 @@ class Report:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (test name, message)
     changed: list[str] = field(default_factory=list)  # test cells whose code was edited
     error: str = ""  # the notebook could not be validated at all
+    tests: list[TestCell] = field(default_factory=list)  # every test cell, in notebook order
 
     @property
     def ok(self) -> bool:
@@ -44,6 +64,15 @@ def _cell_names(nb) -> dict[str, str]:
         elif meta.get("solution"):
             names[cell.source.strip()] = f"{meta.get('grade_id', '?')} (your answer)"
     return names
+
+
+def _test_line(source: str, raw_error: str) -> str:
+    """``test line 16: <that line>`` for a failure in a visible line of the cell, else ""."""
+    number = failing_line(raw_error)
+    lines = source.splitlines()
+    if number is None or not 1 <= number <= len(lines) or failed_in_hidden(source, raw_error):
+        return ""
+    return f"test line {number}: {lines[number - 1].strip()}"
 
 
 def _message(source: str, raw_error: str) -> str:
@@ -72,6 +101,9 @@ def validate_notebook(path: Path, config: Config | None = None) -> Report:
         report.error = f"cannot read {path.name} as a notebook: {type(err).__name__}: {err}"
         return report
     names = _cell_names(nb)
+    sources = {cell.source.strip(): cell.source for cell in nb.cells}  # nbgrader strips them
+    tests = {cell.source.strip() for cell in nb.cells
+             if cell.get("metadata", {}).get("nbgrader", {}).get("grade")}
     validator = Validator(config=config or Config())
     try:
         results = validator.validate(str(path.resolve()))
@@ -82,14 +114,44 @@ def validate_notebook(path: Path, config: Config | None = None) -> Report:
         report.changed.append(f"a cell's type was changed: {cell['source'][:60]!r}")
     for cell in results.get("changed", []):
         report.changed.append(names.get(cell["source"], cell["source"][:60]))
+    failed = set()
     for cell in results.get("failed", []):
         name = names.get(cell["source"], "a cell")
-        report.failed.append((name, _message(cell["source"], cell.get("raw_error", ""))))
+        source, raw = sources.get(cell["source"], cell["source"]), cell.get("raw_error", "")
+        message = _message(source, raw)
+        where = _test_line(source, raw) if cell["source"] in tests else ""
+        report.failed.append((name, f"{where}\n{message}" if where else message))
+        failed.add(cell["source"])
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and cell.cell_type == "code":
+            report.tests.append(TestCell(str(meta.get("grade_id", "?")), float(meta.get("points", 0)),
+                                         cell.source.strip() not in failed, HIDDEN_BEGIN in cell.source))
     return report
 
 
+def _summary(report: Report) -> list[str]:
+    """Per test cell passed or failed with points, and the total the visible tests would earn."""
+    if not report.tests or report.error or report.changed:
+        return []
+    width = max(len(t.grade_id) for t in report.tests)
+    lines = [f"{report.path}:"]
+    for t in report.tests:
+        earned = t.points if t.passed else 0.0
+        lines.append(f"  {'passed' if t.passed else 'failed'}  {t.grade_id:<{width}}  "
+                     f"{earned:g}/{t.points:g} {'point' if t.points == 1 else 'points'}")
+    earned = sum(t.points for t in report.tests if t.passed)
+    total = sum(t.points for t in report.tests)
+    which = "all the tests, hidden ones included" if any(t.hidden for t in report.tests) \
+        else "the visible tests"
+    lines.append(f"  {earned:g}/{total:g} points would be earned by {which}")
+    return lines
+
+
 def format_report(report: Report) -> str:
-    lines = []
+    lines = _summary(report)
+    if report.failed and lines:
+        lines.append("")
     if report.error:
         lines.append(f"{report.path}: {report.error}")
     for name in report.changed:

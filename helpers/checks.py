@@ -31,6 +31,7 @@ __all__ = [
     "check_unchanged",
     "check_warning_free",
     "copy_inputs",
+    "shape_slip",
     "substitute",
 ]
 
@@ -135,17 +136,33 @@ def _generic_mistakes(expected: np.ndarray) -> dict[str, np.ndarray]:
     return found
 
 
-def _diagnose(got, expected, rtol, atol, mistakes: Mapping | None) -> str | None:
-    candidates = dict(mistakes or {})
-    for sentence, wrong in _generic_mistakes(expected).items():
-        candidates.setdefault(sentence, wrong)
-    for sentence, wrong in candidates.items():
+def _diagnose(got, expected, rtol, atol, mistakes: Mapping | None, generic: bool = True) -> str | None:
+    # The test's own mistakes first, at the check's tolerance and then at a typed number's
+    # (a value written with 6-8 digits): a generic hint (sign, factor 2, transpose) is named only
+    # when none of them explains the answer, so it never overrides the test's better sentence.
+    own = []
+    for sentence, wrong in dict(mistakes or {}).items():
         with _np_errstate(all="ignore"):
-            wrong_value = wrong(expected) if callable(wrong) else wrong
-            wrong_arr = _np_array(wrong_value, dtype=_float64)
-        if _close(expected, wrong_arr, rtol, atol):
-            continue  # indistinguishable from the right answer, so it explains nothing
-        if _close(got, wrong_arr, rtol, atol):
+            try:
+                wrong_value = wrong(expected) if callable(wrong) else wrong
+                wrong_arr = _np_array(wrong_value, dtype=_float64)
+            except (ArithmeticError, TypeError, ValueError):
+                continue  # a mistake that cannot be computed for this value explains nothing
+        if not _close(expected, wrong_arr, rtol, atol):  # else indistinguishable from the answer
+            own.append((sentence, wrong_arr))
+    loose = max(rtol, 1e-5)
+    for tolerances in ((rtol, atol), (loose, atol)):
+        for sentence, wrong_arr in own:
+            if _close(got, wrong_arr, *tolerances):
+                return sentence
+    if not generic:
+        return None
+    for sentence, wrong in _generic_mistakes(expected).items():
+        if sentence in dict(mistakes or {}):
+            continue
+        with _np_errstate(all="ignore"):
+            wrong_arr = _np_array(wrong, dtype=_float64)
+        if not _close(expected, wrong_arr, rtol, atol) and _close(got, wrong_arr, rtol, atol):
             return sentence
     return None
 
@@ -172,7 +189,9 @@ def check_close(
     got_arr = as_array(name, got)
     exp_arr = as_array(f"expected {name}", expected)
     if got_arr.shape != exp_arr.shape:
-        _fail_shape(name, got_arr.shape, exp_arr.shape)
+        # A test's own mistake of this very shape explains it better than any generic shape hint.
+        _fail_shape(name, got_arr.shape, exp_arr.shape, _diagnose(got_arr, exp_arr, rtol, atol,
+                                                                  mistakes, generic=False))
     if not _np_isfinite(got_arr).all():
         raise AssertionError(
             f"{name} contains nan or inf.\n  expected: {_fmt(exp_arr)}\n  got:      {_fmt(got_arr)}"
@@ -197,17 +216,21 @@ def check_close(
     raise AssertionError("\n".join(lines))
 
 
-def _fail_shape(name: str, got_shape: tuple, expected_shape: tuple) -> None:
+def _fail_shape(name: str, got_shape: tuple, expected_shape: tuple, hint: str | None = None) -> None:
     message = f"{name} has shape {got_shape}, expected {expected_shape}."
-    if tuple(reversed(got_shape)) == tuple(expected_shape) and len(got_shape) == 2:
-        message += " It looks transposed: check the order of a matrix product or a missing .T."
-    elif int(np.prod(got_shape)) == int(np.prod(expected_shape)):
-        message += " Same number of entries: check keepdims, a reshape or which axis you summed."
+    hint = hint or shape_slip(tuple(got_shape), tuple(expected_shape))
+    if hint:
+        message += f"\n  likely mistake: {hint}"
     raise AssertionError(message)
 
 
 def check_shape(name: str, got, expected_shape: tuple) -> None:
-    """Check that ``got`` is an array (or number) of shape ``expected_shape``."""
+    """Check that ``got`` is an array (or number) of shape ``expected_shape``.
+
+    A mismatch names the common shape slip it looks like (``shape_slip``): a transpose, a kept or
+    dropped dimension of size 1 (keepdims), a sum over the wrong axis, a missing or extra
+    batch dimension.
+    """
     got_arr = as_array(name, got)
     if got_arr.shape != tuple(expected_shape):
         _fail_shape(name, got_arr.shape, tuple(expected_shape))
@@ -365,3 +388,129 @@ def substitute(namespace: MutableMapping, **replacements) -> Iterator[None]:
                 namespace.pop(name, None)
             else:
                 namespace[name] = value
+
+
+# --- How a failure is shown in a notebook --------------------------------------------------------
+# IPython prints a failed check with ~20 lines of traceback, most of them this module's internals.
+# In a kernel, an AssertionError (a failed check, a plain ``assert`` of a test cell, a gradient
+# check) is shown instead as the notebook lines it went through, the failing line of each, and the
+# message. It is still an error output, so nbgrader still scores the cell as failed; any other
+# exception keeps IPython's full traceback.
+
+_RED, _GREEN, _RESET = "\x1b[0;31m", "\x1b[0;32m", "\x1b[0m"
+
+
+def _cell_frames(shell, tb) -> list[tuple[str, int, str]]:
+    """(label, line number, source line) of every notebook cell the traceback goes through."""
+    import linecache
+    import traceback
+
+    compiler = getattr(shell, "compile", None)
+    known = getattr(compiler, "_filename_map", {})
+    frames = []
+    for frame, lineno in traceback.walk_tb(tb):
+        filename = frame.f_code.co_filename
+        if filename not in known:
+            continue
+        label = compiler.format_code_name(filename)
+        label = " ".join(label) if label else filename
+        frames.append((label, int(lineno or 0), linecache.getline(filename, lineno or 0).rstrip()))
+    return frames
+
+
+def short_traceback(shell, etype, value, tb) -> list[str] | None:
+    """The structured traceback a student sees for a failed check, or None to show IPython's own.
+
+    One entry per notebook cell the failure went through (``Cell In[7], line 16`` and that line),
+    then ``AssertionError: message``; nothing of the helpers' or the kernel's own frames.
+    """
+    frames = _cell_frames(shell, tb)
+    if not frames:
+        return None
+    stb = [f"{label}, line {lineno}\n{_GREEN}---> {lineno}{_RESET} {text.strip()}"
+           for label, lineno, text in frames]
+    stb.append(f"{_RED}{etype.__name__}{_RESET}: {value}")
+    return stb
+
+
+def _show_failure(shell, etype, value, tb, tb_offset=None):
+    # IPython's custom-exception hook: show the short form, or IPython's own when there is none.
+    import sys
+
+    # Kept where IPython keeps the last error, so that %tb (and %debug) still give the full story.
+    sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb
+    if sys.version_info >= (3, 12):
+        sys.last_exc = value
+    try:
+        stb = short_traceback(shell, etype, value, tb)
+    except Exception:  # noqa: BLE001 - never let the display of a failure fail
+        stb = None
+    if stb is None:
+        stb = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+    shell._showtraceback(etype, value, stb)
+    return None
+
+
+def _install_short_failures() -> None:
+    """In an IPython kernel, show AssertionErrors the short way (unless another hook is set)."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None or getattr(shell, "custom_exceptions", None) != ():
+        return
+    shell.set_custom_exc((AssertionError,), _show_failure)
+
+
+_install_short_failures()
+
+
+# --- Shape slips ---------------------------------------------------------------------------------
+# Examples are columns in this course (X: (n_x, m)), so the batch dimension is the last one.
+
+
+def _without_ones(shape: tuple) -> tuple:
+    return tuple(n for n in shape if n != 1)
+
+
+def shape_slip(got: tuple, expected: tuple) -> str | None:
+    """One sentence naming the common slip that turns shape ``expected`` into ``got``, or None."""
+    got, expected = tuple(int(n) for n in got), tuple(int(n) for n in expected)
+    if got == expected:
+        return None
+    if len(got) == 2 and got == tuple(reversed(expected)):
+        return "it looks transposed: check the order of a matrix product or a missing .T."
+    if len(expected) > 0 and got == ():
+        return ("it is a single number: a sum or mean without axis= reduced every axis; "
+                f"give the axis to reduce over, so that the result keeps shape {expected}.")
+    if got != () and expected == ():
+        return "a single number was expected: reduce with np.sum / np.mean, or convert with float(...)."
+    if _without_ones(got) == _without_ones(expected):
+        if len(got) > len(expected):
+            return (f"it has an extra dimension of size 1: keepdims=True or a reshape kept one; "
+                    f"drop it (keepdims=False, or .reshape{expected}).")
+        if len(got) < len(expected):
+            return (f"a dimension of size 1 is missing: sum with keepdims=True, or reshape to "
+                    f"{expected}, so that it broadcasts as intended.")
+    ones = [i for i, n in enumerate(got) if n == 1], [i for i, n in enumerate(expected) if n == 1]
+    if len(got) == len(expected) and len(ones[0]) == len(ones[1]) == 1 and ones[0] != ones[1]:
+        return (f"the dimension of size 1 is in the wrong place: a sum with keepdims=True over the "
+                f"other axis (axis={ones[1][0]} gives {expected}).")
+    if len(expected) >= 2 and got == expected[:-1]:
+        return (f"the last dimension (size {expected[-1]}, one entry per example) is missing: "
+                "was it summed or averaged over the examples, or is the batch dimension of an input missing?")
+    if len(expected) >= 1 and got[:-1] == expected and got[-1] > 1:
+        return (f"it has an extra last dimension of size {got[-1]}: a sum or mean over the examples "
+                f"(axis={len(got) - 1}) is missing.")
+    if len(expected) >= 1 and got[1:] == expected and got[0] > 1:
+        return (f"it has an extra first dimension of size {got[0]}: a sum or mean over axis=0 is "
+                "missing, or an extra batch dimension was added.")
+    if len(expected) >= 2 and got == expected[1:]:
+        return (f"the first dimension (size {expected[0]}) is missing: a sum over axis=0 too many, "
+                "or an input without its first dimension.")
+    if len(got) == len(expected) == 1:
+        return ("a sum, mean or max over the wrong axis? Over axis=0 a 2-D array gives one entry "
+                "per column, over axis=1 one per row: check axis=.")
+    if int(np.prod(got)) == int(np.prod(expected)):
+        return "same number of entries: check keepdims, a reshape or which axis you summed."
+    return None

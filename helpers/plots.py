@@ -95,6 +95,11 @@ def step_size_plot(
     if ax is None:
         _, ax = new_figure()
     hs = np.asarray(hs, dtype=float)
+    for label, err in errors.items():
+        problems = value_problems(_as_values("step_size_plot", repr(label), err))
+        if problems:
+            _say("step_size_plot", f"the relative error of {label!r}", problems,
+                 "the gradient it measures is not finite at some steps h")
     with course_style():
         for label, err in errors.items():
             ax.loglog(hs, np.maximum(np.asarray(err, dtype=float), eps), marker=".", label=label)
@@ -116,6 +121,9 @@ def loss_curve_plot(losses: Mapping[str, Sequence[float]] | Sequence[float], ax:
     if ax is None:
         _, ax = new_figure()
     curves = losses if isinstance(losses, Mapping) else {"training loss": losses}
+    curves = {label: _as_values("loss_curve_plot", repr(label), v) for label, v in curves.items()}
+    log = log and _log_axis_possible("loss_curve_plot", curves, "a loss is a finite number >= 0; "
+                                     "check the loss function and the learning rate")
     with course_style():
         for label, values in curves.items():
             values = np.asarray(values, dtype=float)
@@ -150,7 +158,7 @@ def decision_boundary_plot(
     lo, hi = X.min(axis=1) - margin, X.max(axis=1) + margin
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
     grid = np.stack([gx.ravel(), gy.ravel()])
-    prob = np.asarray(predict(grid), dtype=float).reshape(gx.shape)
+    prob = _probabilities(predict(grid), grid.shape[1]).reshape(gx.shape)
     with course_style():
         ax.contourf(gx, gy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.35)
         ax.contour(gx, gy, prob, levels=[0.5], colors="k", linewidths=1.5)
@@ -234,12 +242,19 @@ def weight_paths_plot(lams, paths: np.ndarray, ax: Axes | None = None, title: st
         raise ValueError(f"paths should have shape ({lams.size}, n), got {paths.shape}")
     if ax is None:
         _, ax = new_figure()
+    problems = value_problems(paths)
+    if problems:
+        _say("weight_paths_plot", "the weights", problems, "check the fit that computed them")
+    log_x = _log_axis_possible("weight_paths_plot", {"lams": lams}, "lambda is drawn on a log axis: "
+                               "give positive values")
     with course_style():
         n = paths.shape[1]
         # Past six weights the course palette would repeat; use a qualitative map instead.
         colors = COLORS if n <= len(COLORS) else [mpl.colormaps["tab10"](i % 10) for i in range(n)]
         for i in range(n):
-            ax.semilogx(lams, paths[:, i], label=f"w{i + 1}", color=colors[i])
+            ax.plot(lams, paths[:, i], label=f"w{i + 1}", color=colors[i])
+        if log_x:
+            ax.set_xscale("log")
         ax.axhline(0.0, color=COLORS[-1], lw=0.8)
         ax.set_xlabel("lambda")
         ax.set_ylabel("weight")
@@ -261,9 +276,13 @@ def train_val_plot(train, val, steps=None, ax: Axes | None = None, stop: int | N
         raise ValueError(f"train {train.shape}, val {val.shape} and steps {steps.shape} must match")
     if ax is None:
         _, ax = new_figure()
+    log = _log_axis_possible("train_val_plot", {"the training loss": train, "the validation loss": val},
+                             "a loss is a finite number >= 0; check the function that computed it")
     with course_style():
-        ax.semilogy(steps, train, label="training loss")
-        ax.semilogy(steps, val, label="validation loss")
+        ax.plot(steps, train, label="training loss")
+        ax.plot(steps, val, label="validation loss")
+        if log:
+            ax.set_yscale("log")
         if best is not None:
             ax.axvline(steps[best], color=COLORS[2], ls="--", label=f"best (kept): {steps[best]}")
         if stop is not None:
@@ -272,6 +291,83 @@ def train_val_plot(train, val, steps=None, ax: Axes | None = None, stop: int | N
         ax.set_ylabel("mean squared error")
         ax.legend()
     return ax
+
+
+class BadValues(ValueError):
+    """Values a plot cannot draw; shown in a notebook as the calling line and this message only."""
+
+    def _render_traceback_(self) -> list[str]:
+        import sys
+
+        from helpers.checks import short_traceback
+
+        ipython = sys.modules.get("IPython")
+        shell = ipython.get_ipython() if ipython is not None else None
+        stb = short_traceback(shell, type(self), self, self.__traceback__) if shell else None
+        return stb or [f"{type(self).__name__}: {self}"]
+
+
+def value_problems(values, log: bool = False) -> str:
+    """What keeps ``values`` from being drawn as they are ("2 nan, 1 inf"), or "" when nothing does."""
+    arr = np.asarray(values, dtype=float)
+    problems = []
+    for count, what in ((int(np.isnan(arr).sum()), "nan"), (int(np.isinf(arr).sum()), "inf")):
+        if count:
+            problems.append(f"{count} {what}")
+    finite = arr[np.isfinite(arr)]
+    if log and finite.size and not (finite > 0).any():
+        problems.append("no value above 0, so nothing can be drawn on a log axis (drawn on a linear one)")
+    elif log and (finite < 0).any():  # zeros are fine: a loss can reach 0; a log axis omits them
+        problems.append(f"{int((finite < 0).sum())} negative values, which a log axis cannot show")
+    return ", ".join(problems)
+
+
+def _as_values(where: str, label: str, values) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise BadValues(f"{where}: {label} should be a sequence of numbers, got "
+                        f"{type(values).__name__}") from None
+    if arr.ndim != 1:
+        raise BadValues(f"{where}: {label} should be one number per point, shape (k,); "
+                        f"got shape {arr.shape}")
+    return arr
+
+
+def _say(where: str, label: str, problems: str, advice: str) -> None:
+    print(f"{where}: {label} has {problems}: {advice}")
+
+
+def _log_axis_possible(where: str, curves: Mapping[str, np.ndarray], advice: str) -> bool:
+    """Say what is wrong with each curve; whether any curve has a positive value to draw on a log axis."""
+    for label, arr in curves.items():
+        problems = value_problems(arr, log=True)
+        if problems:
+            _say(where, repr(label), problems, advice)
+    return any((arr[np.isfinite(arr)] > 0).any() for arr in curves.values())
+
+
+def _probabilities(values, k: int) -> np.ndarray:
+    """A classifier's output for ``k`` points as ``(k,)`` probabilities, in [0, 1] and finite."""
+    try:
+        prob = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise BadValues(f"decision_boundary_plot: predict should return numbers, got "
+                        f"{type(values).__name__}") from None
+    if prob.size != k or prob.ndim > 2 or (prob.ndim == 2 and 1 not in prob.shape):
+        raise BadValues(f"decision_boundary_plot: predict was given points of shape (2, {k}) and "
+                        f"returned shape {prob.shape}; it should return one probability per point, "
+                        f"shape (1, {k}) or ({k},)")
+    prob = prob.reshape(-1)
+    problems = value_problems(prob)
+    finite = prob[np.isfinite(prob)]
+    outside = int(((finite < 0) | (finite > 1)).sum())
+    if outside:
+        problems = ", ".join(filter(None, [problems, f"{outside} values outside [0, 1]"]))
+    if problems:
+        _say("decision_boundary_plot", "predict's output", problems,
+             "a probability is a finite number in [0, 1] (a sigmoid's output)")
+    return np.clip(np.where(np.isfinite(prob), prob, 0.5), 0.0, 1.0)
 
 
 def layer_histograms_plot(activations: Sequence, value_range: tuple[float, float], ax: Axes | None = None,

@@ -93,10 +93,8 @@ class StepSizeExplorer(Explorer):
         self.methods = dict(methods)
         self.f, self.x = f, np.asarray(x, dtype=float)
         self.exact = np.asarray(exact, dtype=float)
-        self.errors = {
-            label: gradcheck.step_size_errors(fd, f, self.exact, self.x, self.hs)
-            for label, fd in self.methods.items()
-        }
+        self.errors = {label: _step_size_errors(label, fd, f, self.exact, self.x, self.hs)
+                       for label, fd in self.methods.items()}
         self.slider = ipw.FloatLogSlider(
             value=h, base=10, min=-13, max=-1, step=0.25, description="h",
             readout_format=".1e", continuous_update=False,
@@ -173,7 +171,7 @@ class BackpropStepper(Explorer):
         for key, shape in (("x", (2,)), ("W1", (2, 2)), ("W2", (2, 2)), ("dW1", (2, 2)),
                            ("dW2", (2, 2)), ("W1_new", (2, 2)), ("W2_new", (2, 2))):
             if self.values[key].shape != shape:
-                raise ValueError(f"{key} should have shape {shape}, got {self.values[key].shape}")
+                raise plots.BadValues(f"{key} should have shape {shape}, got {self.values[key].shape}")
         self.E_total = float(errors[1])
         self.steps = self._steps()
         self.slider = ipw.IntSlider(value=0, min=0, max=len(self.steps) - 1, description="step",
@@ -855,3 +853,12 @@ class OptimizerExplorer(Explorer):
         for ax, setting in zip(np.atleast_1d(axes), self.static_settings, strict=True):
             self._draw(ax, 0, setting["lr"], setting["beta"], setting["beta2"])
         return fig
+
+
+def _step_size_errors(label: str, fd: Callable, f: Callable, exact, x, hs) -> np.ndarray:
+    """``gradcheck.step_size_errors``, with a student's wrong-shaped gradient said in one line."""
+    try:
+        return gradcheck.step_size_errors(fd, f, exact, x, hs)
+    except (TypeError, ValueError) as err:
+        raise plots.BadValues(f"StepSizeExplorer: {label!r} returned a gradient that cannot be "
+                              f"compared with the exact one of shape {np.shape(exact)}: {err}") from None

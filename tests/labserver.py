@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+# The course's own lab settings, as `make lab` applies them (no news pop-up, clutter hidden).
+LAB_CONFIG = Path(__file__).resolve().parents[1] / "jupyter-config"
 
 
 @dataclass
@@ -46,11 +48,10 @@ def http_get(url: str) -> tuple[int, str]:
 
 
 def _write_settings(folder: Path) -> None:
-    """User settings for a test run: no virtual scrolling (every cell renders), no news pop-ups."""
+    """User settings for a test run: no virtual scrolling, so every cell renders. (No news pop-up
+    comes from the course's own settings, ``LAB_CONFIG``, which the tests check.)"""
     settings = {
         "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-            "fetchNews": "false", "checkForUpdates": False},
     }
     for rel, value in settings.items():
         path = folder / rel
@@ -70,6 +71,8 @@ def running_lab(root: Path, timeout: float = 90) -> Iterator[Lab]:
     if os.geteuid() == 0:
         cmd.append("--allow-root")
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+           "JUPYTER_CONFIG_PATH": os.pathsep.join(filter(None, [str(LAB_CONFIG),
+                                                                 os.environ.get("JUPYTER_CONFIG_PATH")])),
            "JUPYTERLAB_SETTINGS_DIR": str(state / "settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(state / "workspaces")}
     log_path = root.parent / f"lab-{port}.log"

@@ -259,10 +259,12 @@ def test_same_size_shape_mismatch_points_to_keepdims(capsys, got_shape, expected
     assert "transposed" not in message
 
 
-def test_different_size_shape_mismatch_has_no_hint(capsys):
+def test_different_size_shape_mismatch_has_no_keepdims_or_transpose_hint(capsys):
     message = failure(capsys, check_close, "h", np.zeros(4), np.zeros(3))
     assert "h has shape (4,), expected (3,)." in message
     assert "keepdims" not in message and "transposed" not in message
+    message = failure(capsys, check_close, "h", np.zeros((4, 5)), np.zeros((3, 7)))
+    assert "likely mistake" not in message
 
 
 def test_scalar_against_array_is_a_shape_mismatch(capsys):
@@ -858,3 +860,135 @@ def test_check_choice_refuses_a_string_subclass_with_a_rigged_eq():
 
     with pytest.raises(AssertionError, match="object of type Sneaky"):
         checks.check_choice("effect", Sneaky("anything"), ["increases"])
+
+
+# --------------------------------------------------------------------------------------------
+# How a failure reads in a notebook: a real kernel, as JupyterLab and nbgrader run it.
+# --------------------------------------------------------------------------------------------
+
+KERNEL_CELLS = [
+    "import numpy as np\nfrom helpers import checks, gradcheck",
+    "dfdz = 23.74625462767236\n"
+    "checks.check_scalar('dfdz at (1, 2, 0.5)', dfdz, 24.74625462767236, mistakes={\n"
+    "    'the +1 from the lone term z is missing.': 23.74625462767236,\n})",
+    "result = (1.0, 2.0)\nassert len(result) == 3, (\n    'grad_f should return a tuple of three numbers.'\n"
+    ")",
+    "gradcheck.check_gradient('dW1', np.zeros(3), lambda v: float(np.sum(v**2)), np.ones(3))",
+    "def student():\n    raise ValueError('a bug of the student')\nstudent()",
+    "checks.check_close('q', 1.0, 2.0)",
+    "%tb",
+]
+
+
+@pytest.fixture(scope="module")
+def kernel_outputs():
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in KERNEL_CELLS])
+    NotebookClient(nb, allow_errors=True, timeout=60).execute()
+    return nb
+
+
+def _error_text(cell) -> str:
+    import re
+
+    errors = [o for o in cell.outputs if o.output_type == "error"]
+    assert len(errors) == 1, cell.outputs
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", "\n".join(errors[0].traceback))
+
+
+@pytest.mark.parametrize(
+    ("index", "test_line", "message"),
+    [(1, "---> 2 checks.check_scalar('dfdz at (1, 2, 0.5)', dfdz, 24.74625462767236, mistakes={",
+      "likely mistake: the +1 from the lone term z is missing."),
+     (2, "---> 2 assert len(result) == 3, (", "AssertionError: grad_f should return a tuple of three"),
+     (3, "---> 1 gradcheck.check_gradient(", "dW1 disagrees with the numerical gradient")],
+    ids=["check", "plain-assert", "gradcheck"],
+)
+def test_a_failed_check_in_a_kernel_is_short_and_names_no_internals(kernel_outputs, index, test_line,
+                                                                   message):
+    from nbgrader.utils import determine_grade
+
+    cell = kernel_outputs.cells[index]
+    text = _error_text(cell)
+    assert test_line in text and message in text, text
+    assert text.splitlines()[0].startswith("Cell In[") and "line" in text.splitlines()[0], text
+    for internal in ("helpers", "checks.py", "site-packages", "Traceback", "interactiveshell"):
+        assert internal not in text.replace("from helpers", ""), f"{internal!r} in\n{text}"
+    assert len(text.splitlines()) <= 8, text
+    assert not [o for o in cell.outputs if o.get("name") == "stderr"]
+    # Still an error output: nbgrader scores such a test cell as failed.
+    cell.metadata["nbgrader"] = {"grade": True, "points": 2, "grade_id": "t", "solution": False}
+    assert determine_grade(cell) == (0, 2)
+
+
+def test_other_errors_keep_ipythons_full_traceback(kernel_outputs):
+    text = _error_text(kernel_outputs.cells[4])
+    assert "Traceback" in text and "in student" in text and "ValueError: a bug of the student" in text
+
+
+# --------------------------------------------------------------------------------------------
+# Shape slips, named by check_shape (and check_close) by themselves.
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("got_shape", "expected_shape", "words"),
+    [
+        ((40,), (50,), "axis"),  # column_exp_sum summed with axis=1 instead of axis=0
+        ((1, 50), (50,), "keepdims=True"),  # a kept dimension
+        ((50, 1), (50,), "keepdims=True"),
+        ((50,), (1, 50), "keepdims=True"),  # a dropped one
+        ((40, 1), (1, 50), "other axis"),  # keepdims, over the wrong axis
+        ((4, 3), (3, 4), "transposed"),
+        ((3,), (3, 4), "one entry per example"),  # the batch dimension is missing
+        ((3, 4, 5), (3, 4), "axis=2"),  # an extra last dimension: a sum over examples missing
+        ((8, 3, 4), (3, 4), "axis=0"),  # an extra first (batch) dimension
+        ((), (3,), "axis="),  # summed over every axis
+        ((3,), (), "float(...)"),
+    ],
+    ids=["wrong-axis", "kept-row", "kept-column", "dropped", "kept-wrong-axis", "transpose",
+         "missing-batch", "extra-last", "extra-first", "all-reduced", "not-a-number"],
+)
+def test_check_shape_names_the_common_shape_slips(capsys, got_shape, expected_shape, words):
+    for check in (lambda g: check_shape("Z", g, expected_shape),
+                  lambda g: check_close("Z", g, np.zeros(expected_shape))):
+        message = failure(capsys, check, np.zeros(got_shape))
+        assert f"Z has shape {got_shape}, expected {expected_shape}." in message
+        assert "likely mistake:" in message and words in message, message
+        assert len(message.splitlines()) == 2, message  # the shape line and one hint line
+
+
+def test_shape_slip_is_none_for_unrelated_shapes():
+    assert checks.shape_slip((3, 5), (4, 7)) is None
+    assert checks.shape_slip((3, 4), (3, 4)) is None
+
+
+def test_a_tests_own_mistake_of_that_shape_beats_the_generic_shape_hint(capsys):
+    expected = np.array([1.0, 2.0, 3.0])
+    mistakes = {"SENTINEL: the sum over the examples is missing.": np.array([[1.0, 2.0, 3.0]] * 2).T}
+    message = failure(capsys, check_close, "db", np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]),
+                      expected, mistakes=mistakes)
+    assert "likely mistake: SENTINEL" in message and "axis=" not in message
+
+
+def test_a_tests_own_hint_typed_to_a_few_digits_beats_the_generic_sign_hint(capsys):
+    # bce_loss without its leading minus: the test names the missing minus; "check the order of a
+    # subtraction" must not win because the test typed its value to 8 digits.
+    mistakes = {"SENTINEL: the leading minus of the cross-entropy is missing.": -0.69314718}
+    message = failure(capsys, check_scalar, "bce", -0.6931471805599453, 0.6931471805599453,
+                      mistakes=mistakes)
+    assert "likely mistake: SENTINEL" in message and SIGN not in message
+
+
+def test_a_mistake_that_cannot_be_computed_is_skipped(capsys):
+    mistakes = {"SENTINEL broken": lambda e: e @ np.ones((5, 5)), "SENTINEL real": lambda e: e + 1}
+    message = failure(capsys, check_close, "v", [2.0, 3.0], [1.0, 2.0], mistakes=mistakes)
+    assert "SENTINEL real" in message and "SENTINEL broken" not in message
+
+
+def test_tb_magic_still_shows_the_full_traceback_of_a_short_failure(kernel_outputs):
+    assert "---> 1 checks.check_close('q', 1.0, 2.0)" in _error_text(kernel_outputs.cells[5])
+    full = "\n".join("\n".join(o.get("traceback", [])) for o in kernel_outputs.cells[6].outputs)
+    assert "checks.py" in full and "Traceback" in full, full

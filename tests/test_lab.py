@@ -30,3 +30,15 @@ def test_formgrader_lists_every_assignment(lab):
     assert status == 200, body
     names = {a["name"] for a in json.loads(body)}
     assert names == {p.parent.name for p in SOURCE_NOTEBOOKS}
+
+
+def test_the_courses_lab_settings_hide_clutter_from_the_file_browser(tmp_path):
+    course = copy_course(tmp_path / "course", with_editions=False)
+    for name in ("dl_foundations.egg-info", "__pycache__", "test-artifacts"):
+        (course / name).mkdir()
+    with running_lab(course) as server:
+        status, body = _get(server.url("api/contents"))
+    assert status == 200, body
+    names = {item["name"] for item in json.loads(body)["content"]}
+    assert "source" in names and "nbgrader_config.py" in names, names
+    assert not names & {"dl_foundations.egg-info", "__pycache__", "test-artifacts"}, names

@@ -450,3 +450,61 @@ def test_regularization_explorer_refuses_mismatched_data():
 
     with pytest.raises(ValueError, match="same number"):
         RegularizationExplorer(np.zeros((1, 5)), np.zeros((1, 4)), np.zeros((1, 3)), np.zeros((1, 3)))
+
+
+# --- bad values: one line naming what is wrong with the values, never a library warning ----------
+
+BAD_PLOTS = {
+    "negative-loss-on-log-axis": (lambda: plots.loss_curve_plot({"2-16-16-1 network": [-0.7, -0.5, -0.4]}),
+                                  "no value above 0"),
+    "nan-and-inf-loss": (lambda: plots.loss_curve_plot([0.7, np.nan, np.inf]), "1 nan, 1 inf"),
+    "negative-validation-loss": (lambda: plots.train_val_plot([1.0, 0.5, 0.0], [1.0, -1.0, 0.5]),
+                                 "1 negative values"),
+    "negative-lambda": (lambda: plots.weight_paths_plot([-1.0, 1.0], np.ones((2, 2))),
+                        "'lams' has 1 negative values"),
+    "nan-probabilities": (lambda: plots.decision_boundary_plot(
+        lambda P: np.full(P.shape[1], np.nan), np.random.default_rng(0).normal(size=(2, 8)),
+        np.arange(8) % 2, resolution=20), "400 nan"),
+    "probabilities-outside-0-1": (lambda: plots.decision_boundary_plot(
+        lambda P: 3.0 * np.ones((1, P.shape[1])), np.random.default_rng(0).normal(size=(2, 8)),
+        np.arange(8) % 2, resolution=20), "400 values outside [0, 1]"),
+    "nan-step-size-errors": (lambda: plots.step_size_plot([1e-6, 1e-4], {"mine": [np.nan, 1e-3]}),
+                             "1 nan"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PLOTS))
+def test_a_plot_of_bad_values_says_so_in_one_line_without_warnings(capsys, case):
+    draw, words = BAD_PLOTS[case]
+    ax = draw()  # the autouse fixture turns any warning into an error
+    png = plots.figure_png(ax.figure)  # drawing is where matplotlib warns about what it cannot draw
+    assert png.startswith(PNG_SIGNATURE)
+    out, err = capsys.readouterr()
+    assert err == ""
+    lines = out.splitlines()
+    assert len(lines) == 1 and words in lines[0], out
+    assert "helpers" not in out and "Warning" not in out
+
+
+def test_a_plot_of_good_values_says_nothing(capsys):
+    plots.figure_png(plots.loss_curve_plot([0.7, 0.5, 0.0]).figure)  # a loss may reach 0
+    plots.figure_png(plots.train_val_plot([1.0, 0.5], [1.0, 0.7]).figure)
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(
+    ("draw", "words"),
+    [(lambda: plots.decision_boundary_plot(lambda P: np.ones((2, P.shape[1])), np.zeros((2, 4)),
+                                           np.arange(4) % 2, resolution=10),
+      "returned shape (2, 100); it should return one probability per point"),
+     (lambda: plots.loss_curve_plot([[0.5, 0.4], [0.3, 0.2]]), "got shape (2, 2)"),
+     (lambda: StepSizeExplorer({"mine": lambda f, x, h: np.zeros(3)}, lambda v: float(np.sum(v**2)),
+                               [2.0, 4.0], [1.0, 2.0], hs=[1e-4]),
+      "'mine' returned a gradient that cannot be compared with the exact one of shape (2,)")],
+    ids=["predict-shape", "loss-shape", "explorer-gradient-shape"],
+)
+def test_values_of_the_wrong_shape_are_one_clear_error(draw, words):
+    with pytest.raises(plots.BadValues) as info:
+        draw()
+    assert words in str(info.value) and "\n" not in str(info.value)
+    assert isinstance(info.value, ValueError)  # what callers caught before

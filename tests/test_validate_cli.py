@@ -103,3 +103,26 @@ def test_unreadable_and_missing_notebooks(tmp_path):
     assert proc.returncode == 1 and "cannot read bad.ipynb as a notebook" in proc.stdout
     proc = run_course("validate", str(tmp_path / "missing.ipynb"), cwd=tmp_path)
     assert proc.returncode == 2 and "no such notebook" in proc.stderr
+
+
+def test_validate_counts_points_per_test_cell_and_keeps_a_visible_hint(course, tmp_path):
+    # grad_f's hidden block has bracket-only lines (")", "])"): a visible failure must still read
+    # as visible, with its hint, and the summary must count the points of every test cell.
+    path = tmp_path / "no-plus-one.ipynb"
+    nbformat.write(_solved({"grad_f": ("dfdz = x * y + 1 + 2", "dfdz = x * y + 2")}), str(path))
+    proc = run_course("validate", str(path), cwd=course)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "failed  test-grad_f" in out and "passed  test-numerical_gradient" in out, out
+    assert "12/14 points would be earned" in out, out
+    assert "likely mistake: the +1 from the lone term z is missing." in out, out
+    assert 'test line 17: checks.check_scalar("dfdz at (1, 2, 0.5)"' in out, out
+    assert "hidden test failed" not in out, out
+
+
+def test_a_blank_notebook_reads_not_implemented_with_its_total(course):
+    proc = run_course("validate", str(course / "release" / NB), cwd=course)
+    assert proc.returncode == 1
+    assert "0/14 points would be earned by the visible tests" in proc.stdout, proc.stdout
+    assert "hidden test failed" not in proc.stdout
+    assert "test line 2: result = grad_f(*examples.GRAD_F_POINT)" in proc.stdout, proc.stdout
