@@ -162,6 +162,11 @@ CASES = [
      ("return step, step - patience", "return step + 1, step - patience + 1"), "1-based"),
 ]
 
+# Hints added with the content pass on 01-03 (issues 14 and 15).
+CASES += [
+    (BACKPROP, "bce_loss", ("float(-np.mean(", "float(np.mean("), "the leading minus is missing"),
+]
+
 
 @pytest.mark.parametrize("notebook, grade_id, replace, hint", CASES,
                          ids=[f"{c[1]}-{c[3][:30]}" for c in CASES])
