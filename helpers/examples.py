@@ -1,15 +1,19 @@
-"""Inputs of the lecture's worked examples, as immutable constants, each with its source file.
+"""Inputs of the lectures' worked examples, as immutable constants, each with its lecture.
 
 Only inputs live here; the reference answers are checked in the notebooks' tests. Convert with
-``np.array(...)`` before computing. ``SOURCES`` names the lecture file of every constant.
+``np.array(...)`` before computing. ``SOURCES`` names, by its subject, the lecture that every
+constant comes from (instructors find the lecture files in each source notebook's metadata,
+``metadata.course.lectures``).
 """
 
 from __future__ import annotations
 
-GRADIENTS_SEED = "002_141cd46531ddc275.txt"
-BACKPROP_SEED = "000_581ed5b9db40c5ed.txt"
-CLASSIFIER_SEED = "001_4ce61de775ff5e49.txt"
-LOSSES_SEED = "004_03dd2cdc7acdc09e.txt"
+# The lectures, by subject.
+GRADIENTS_SEED = "the deep-learning midterm review"
+BACKPROP_SEED = "the recitation on overfitting, regularization and backpropagation"
+CLASSIFIER_SEED = "the lecture on backpropagation (revisited) and regularization"
+LOSSES_SEED = "the lecture on regularization, dropout and early stopping"
+LINEAR_CLASSIFIER_SEED = "the lecture on regularization, neural networks and computing gradients"
 
 # 01 gradients: f(x, y, z) = x**2*y + x*y*z + z + exp(x)*y**3*z**2 evaluated at this point.
 GRAD_F_POINT = (1.0, 2.0, 0.5)
@@ -68,8 +72,8 @@ SOURCES = {
     "REG_THETA": BACKPROP_SEED,
     "REG_LAMBDA": BACKPROP_SEED,
     "L2_STEP": LOSSES_SEED,
-    "SVM_SCORES": "003_63d9701bcb4cff10.txt",
-    "SVM_LABEL": "003_63d9701bcb4cff10.txt",
+    "SVM_SCORES": LINEAR_CLASSIFIER_SEED,
+    "SVM_LABEL": LINEAR_CLASSIFIER_SEED,
     "CAT_CAR_FROG_SCORES": LOSSES_SEED,
     "CAT_CAR_FROG_LABELS": LOSSES_SEED,
     "EARLY_STOPPING_LOSSES": LOSSES_SEED,
@@ -80,5 +84,5 @@ SOURCES = {
 
 
 def source(name: str) -> str:
-    """The lecture file that the constant ``name`` comes from (KeyError for an unknown name)."""
+    """The lecture, by subject, that the constant ``name`` comes from (KeyError for an unknown name)."""
     return SOURCES[name]

@@ -75,3 +75,68 @@ def step_size_errors(grad_fn: Callable, f: Callable, exact, x, hs) -> np.ndarray
     """
     exact = np.asarray(exact, dtype=np.float64)
     return np.array([relative_error(grad_fn(f, x, float(h)), exact) for h in hs])
+
+
+def aligned(label: str, value, precision: int = 6) -> str:
+    """``label`` followed by ``value`` as an array whose later rows line up under the first row.
+
+    value: a number or an array of any shape. Used wherever two arrays are printed one above the
+    other (numerical against yours), so that their entries can be compared column by column.
+    """
+    arr = np.asarray(value, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        text = np.array2string(arr, precision=precision, threshold=40, edgeitems=3,
+                               max_line_width=100, prefix=label)
+    return label + text
+
+
+def check_gradients(grads, loss: Callable, params, tol: float = 1e-7, h: float = 1e-5,
+                    label: str = "") -> dict[str, float]:
+    """Check the gradient of every parameter against ``numeric_grad`` of a known-good loss.
+
+    grads: {"dW1": (n_1, n_0), "db1": (n_1, 1), ...}, one entry "d" + name per parameter;
+    loss: a function of a whole params dict returning a number, known to be right (not the loss
+    under test); params: {"W1": (n_1, n_0), "b1": (n_1, 1), ...}, never modified.
+    Every parameter is checked, one printed line each, even after a failure; then an
+    AssertionError names each parameter that disagrees, with the numerical gradient and yours
+    printed aligned. Returns {"dW1": relative error, ...} when all agree.
+    """
+    from helpers.checks import as_array
+
+    prefix = f"{label}: " if label else ""
+    errors, failures = {}, []
+    for key in params:
+        name = f"d{key}"
+        if name not in grads:
+            failures.append(f"{prefix}{name} is missing from grads.")
+            print(f"\u2718 {prefix}{name}: missing from grads")
+            continue
+        try:
+            got = as_array(name, grads[name])
+        except AssertionError as err:
+            failures.append(f"{prefix}{err}")
+            print(f"\u2718 {prefix}{name}: not an array of numbers")
+            continue
+        base = {k: np.array(v, dtype=np.float64, copy=True) for k, v in params.items()}
+        numeric = numeric_grad(lambda value, key=key, base=base: loss({**base, key: value}), base[key], h)
+        if got.shape != numeric.shape:
+            failures.append(f"{prefix}{name} has shape {got.shape}, the parameter {key} has {numeric.shape}.")
+            print(f"\u2718 {prefix}{name}: shape {got.shape}, expected {numeric.shape}")
+            continue
+        err = relative_error(got, numeric)
+        errors[name] = err
+        if err < tol:
+            print(f"\u2714 {prefix}{name}: agrees with the numerical gradient (relative error {err:.1e})")
+        else:
+            print(f"\u2718 {prefix}{name}: relative error {err:.1e}, disagrees")
+            failures.append(
+                f"{prefix}{name} disagrees with the numerical gradient: relative error {err:.2e} "
+                f"(must be < {tol:g}).\n" + aligned("  numerical: ", numeric) + "\n"
+                + aligned("  yours:     ", got)
+            )
+    if failures:
+        raise AssertionError("\n".join(failures))
+    return errors
+
+
+__all__ += ["aligned", "check_gradients"]

@@ -301,3 +301,74 @@ def test_step_size_errors_on_the_lecture_function():
     errors = step_size_errors(numeric_grad, lecture_f, reference, np.array([1.0, 2.0, 0.5]),
                               [1e-1, 1e-5, 1e-13])
     assert errors[1] < 1e-9 and errors[1] < 1e-4 * min(errors[0], errors[2])
+
+
+# --------------------------------------------------------------------------------------------
+# aligned, check_gradients
+# --------------------------------------------------------------------------------------------
+
+from helpers.gradcheck import aligned, check_gradients  # noqa: E402
+
+
+def test_aligned_puts_every_row_under_the_first():
+    text = aligned("  numerical: ", np.array([[1.0, -2.5], [30.25, 4.0]]))
+    first, second = text.splitlines()
+    assert first.startswith("  numerical: [[")
+    assert len(first) + 1 == len(second)  # the last row closes both brackets
+    assert first.index("[[") + 1 == second.index("[")
+
+
+def test_aligned_rows_of_two_labels_of_equal_length_line_up():
+    a = aligned("  numerical: ", np.arange(6.0).reshape(3, 2)).splitlines()
+    b = aligned("  yours:     ", np.arange(6.0).reshape(3, 2) * 1.5).splitlines()
+    assert [line.index("[") for line in a[1:]] == [line.index("[") for line in b[1:]]
+
+
+def _quadratic_problem():
+    rng = np.random.default_rng(RNG_SEED)
+    params = {"W1": rng.normal(size=(3, 2)), "b1": rng.normal(size=(3, 1))}
+
+    def loss(p):
+        return float(np.sum(p["W1"] ** 2) + 0.5 * np.sum(p["b1"] ** 3))
+
+    grads = {"dW1": 2 * params["W1"], "db1": 1.5 * params["b1"] ** 2}
+    return params, loss, grads
+
+
+def test_check_gradients_passes_and_reports_every_parameter(capsys):
+    params, loss, grads = _quadratic_problem()
+    saved = {k: v.copy() for k, v in params.items()}
+    errors = check_gradients(grads, loss, params)
+    assert set(errors) == {"dW1", "db1"} and max(errors.values()) < 1e-9
+    out = capsys.readouterr().out
+    assert "dW1: agrees" in out and "db1: agrees" in out
+    for key in params:
+        np.testing.assert_array_equal(params[key], saved[key])
+
+
+def test_check_gradients_goes_on_after_a_failure_and_names_each_failing_parameter(capsys):
+    params, loss, grads = _quadratic_problem()
+    wrong = {"dW1": grads["dW1"] / 2, "db1": -grads["db1"]}
+    with pytest.raises(AssertionError) as info:
+        check_gradients(wrong, loss, params, label="relu")
+    message = str(info.value)
+    assert "relu: dW1 disagrees" in message and "relu: db1 disagrees" in message
+    out = capsys.readouterr().out
+    assert out.count("\u2718") == 2
+    numerical = [ln for ln in message.splitlines() if ln.startswith("  numerical: ")][0]
+    yours = [ln for ln in message.splitlines() if ln.startswith("  yours:     ")][0]
+    assert numerical.index("[") == yours.index("[")
+
+
+def test_check_gradients_reports_missing_and_misshapen_gradients():
+    params, loss, grads = _quadratic_problem()
+    with pytest.raises(AssertionError) as info:
+        check_gradients({"dW1": grads["dW1"].T}, loss, params)
+    message = str(info.value)
+    assert "dW1 has shape (2, 3)" in message and "db1 is missing" in message
+
+
+def test_check_gradients_uses_the_loss_it_is_given_not_the_gradients():
+    params, loss, grads = _quadratic_problem()
+    with pytest.raises(AssertionError, match="dW1 disagrees"):
+        check_gradients(grads, lambda p: 2.0 * loss(p), params)

@@ -162,6 +162,19 @@ CASES = [
      ("return step, step - patience", "return step + 1, step - patience + 1"), "1-based"),
 ]
 
+# Hints added with the content pass on 01-03 (issues 14 and 15).
+CASES += [
+    (BACKPROP, "bce_loss", ("float(-np.mean(", "float(np.mean("), "the leading minus is missing"),
+    (REGULARIZATION, "svm_loss_grad", ("return dscores / N", "return dscores"), "the 1/N is missing"),
+    (REGULARIZATION, "svm_loss_grad", ("violated[y, columns] = 0.0", "pass"), "violating its own margin"),
+    (REGULARIZATION, "svm_loss_grad", ("dscores[y, columns] = -violated.sum(axis=0)", "pass"),
+     "the true class's score has no gradient"),
+    (REGULARIZATION, "softmax_loss_grad", ("return probs / scores.shape[1]", "return probs"),
+     "the 1/N is missing"),
+    (REGULARIZATION, "softmax_loss_grad", ("probs[y, np.arange(scores.shape[1])] -= 1.0", "pass"),
+     "onehot(y) was not subtracted"),
+]
+
 
 @pytest.mark.parametrize("notebook, grade_id, replace, hint", CASES,
                          ids=[f"{c[1]}-{c[3][:30]}" for c in CASES])

@@ -103,3 +103,50 @@ def test_no_markers_in_release():
         text = path.read_text()
         for begin, end in REGIONS.values():
             assert begin not in text and end not in text, path
+
+
+# Lecture files are named by their subject wherever a student or reader looks; the file names
+# themselves live only in each source notebook's metadata.course.lectures, for instructors.
+LECTURE_FILE = re.compile(r"\b\d{3}_(?:\*|[0-9a-f]{6,})\.txt\b")
+
+
+def test_the_lecture_file_pattern_sees_both_spellings():
+    assert LECTURE_FILE.search("the convention of `001_*.txt`)")
+    assert LECTURE_FILE.search('SOURCE = "004_03dd2cdc7acdc09e.txt"')
+    assert not LECTURE_FILE.search("the lecture on regularization, dropout and early stopping")
+
+
+def _cell_texts(cell):
+    yield cell.source
+    for out in cell.get("outputs", []):
+        yield out.get("text", "")
+        for value in out.get("data", {}).values():
+            yield "\n".join(map(str, value)) if isinstance(value, list) else str(value)
+        yield out.get("evalue", "")
+
+
+@pytest.mark.parametrize("folder", ["source", "release", "notebooks"])
+def test_no_notebook_cell_names_a_lecture_file(folder):
+    found = []
+    for path in sorted((ROOT / folder).rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        for i, cell in enumerate(read_nb(path).cells):
+            for text in _cell_texts(cell):
+                found += [f"{path.relative_to(ROOT)} cell {i}: {m}" for m in LECTURE_FILE.findall(text)]
+    assert not found, "name the lecture by its subject:\n" + "\n".join(found)
+
+
+def test_no_helpers_module_names_a_lecture_file():
+    found = [f"{path.relative_to(ROOT)}: {m}" for path in sorted((ROOT / "helpers").rglob("*.py"))
+             for m in LECTURE_FILE.findall(path.read_text(encoding="utf-8"))]
+    assert not found, "students receive helpers/; name the lecture by its subject:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("path", SOURCE_NOTEBOOKS, ids=lambda p: p.parent.name)
+def test_lecture_files_are_listed_in_the_notebook_metadata(path):
+    lectures = read_nb(path).metadata.get("course", {}).get("lectures", {})
+    assert lectures, f"{path.name}: metadata.course.lectures is missing"
+    for subject, file_name in lectures.items():
+        assert not LECTURE_FILE.search(subject), subject
+        assert LECTURE_FILE.fullmatch(file_name), file_name
