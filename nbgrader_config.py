@@ -7,6 +7,7 @@ Override the exchange (where JupyterHub classes release and collect) with NBGRAD
 import os
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.converters import GenerateAssignment
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
@@ -21,7 +22,13 @@ from nbgrader.preprocessors import (
 )
 
 from grader.containment.kernel_guard import KERNEL_ARGUMENTS
-from grader.preprocessors import GuardedExecute, HideHiddenTests, LimitOutputBytes, NormalizeSubmission
+from grader.preprocessors import (
+    DropInstructorMetadata,
+    GuardedExecute,
+    HideHiddenTests,
+    LimitOutputBytes,
+    NormalizeSubmission,
+)
 
 c = get_config()  # noqa: F821 - injected by traitlets when nbgrader loads this file
 
@@ -61,6 +68,9 @@ c.Autograde.autograde_preprocessors = [
 ]
 # Feedback never shows hidden tests: their code is removed and their failures become one line.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# The release carries no instructor metadata (the lecture files a topic draws on).
+c.GenerateAssignment.preprocessors = [*GenerateAssignment().preprocessors, DropInstructorMetadata]
 
 # Student stub for every solution region.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

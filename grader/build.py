@@ -97,6 +97,7 @@ def self_study_edition(source_nb) -> nbformat.NotebookNode:
     """
     nb = copy.deepcopy(source_nb)
     nb, _ = ClearHiddenTests().preprocess(nb, {})
+    nb.metadata.pop("course", None)  # the lecture files: instructors' information
     cells = []
     for cell in nb.cells:
         solution = _is_solution(cell)

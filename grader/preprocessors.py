@@ -35,6 +35,18 @@ def _size(output) -> int:
     return len(json.dumps(output, ensure_ascii=False).encode("utf-8"))
 
 
+class DropInstructorMetadata(NbGraderPreprocessor):
+    """Remove notebook metadata meant for instructors from what students receive.
+
+    ``metadata.course`` names the lecture files a topic draws on; students never get those files,
+    so their copy does not name them either.
+    """
+
+    def preprocess(self, nb, resources):
+        nb.metadata.pop("course", None)
+        return nb, resources
+
+
 class LimitOutputBytes(NbGraderPreprocessor):
     """Cap outputs in bytes: per cell and per notebook, whatever the number of lines."""
 

@@ -10,7 +10,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["numeric_grad", "relative_error", "check_gradient", "step_size_errors"]
+__all__ = [
+    "aligned", "check_gradient", "check_gradients", "numeric_grad", "relative_error", "step_size_errors",
+]
 
 
 def numeric_grad(f: Callable[[np.ndarray], float], x, h: float = 1e-5) -> np.ndarray:
@@ -58,11 +60,7 @@ def check_gradient(name: str, analytic, f: Callable, x, tol: float = 1e-7, h: fl
         raise AssertionError(f"{name} has shape {got.shape}, the parameter has {numeric.shape}.")
     err = relative_error(got, numeric)
     if not err < tol:
-        raise AssertionError(
-            f"{name} disagrees with the numerical gradient: relative error {err:.2e} "
-            f"(must be < {tol:g}).\n  numerical: {np.array2string(numeric, precision=6, threshold=20)}"
-            f"\n  yours:     {np.array2string(got, precision=6, threshold=20)}"
-        )
+        raise AssertionError(_disagreement(name, err, tol, numeric, got))
     print(f"\u2714 {name}: agrees with the numerical gradient (relative error {err:.1e})")
     return err
 
@@ -88,6 +86,13 @@ def aligned(label: str, value, precision: int = 6) -> str:
         text = np.array2string(arr, precision=precision, threshold=40, edgeitems=3,
                                max_line_width=100, prefix=label)
     return label + text
+
+
+def _disagreement(name: str, err: float, tol: float, numeric: np.ndarray, got: np.ndarray) -> str:
+    """The failure message of a gradient check: the error, then both gradients aligned."""
+    return (f"{name} disagrees with the numerical gradient: relative error {err:.2e} "
+            f"(must be < {tol:g}).\n" + aligned("  numerical: ", numeric) + "\n"
+            + aligned("  yours:     ", got))
 
 
 def check_gradients(grads, loss: Callable, params, tol: float = 1e-7, h: float = 1e-5,
@@ -129,14 +134,8 @@ def check_gradients(grads, loss: Callable, params, tol: float = 1e-7, h: float =
             print(f"\u2714 {prefix}{name}: agrees with the numerical gradient (relative error {err:.1e})")
         else:
             print(f"\u2718 {prefix}{name}: relative error {err:.1e}, disagrees")
-            failures.append(
-                f"{prefix}{name} disagrees with the numerical gradient: relative error {err:.2e} "
-                f"(must be < {tol:g}).\n" + aligned("  numerical: ", numeric) + "\n"
-                + aligned("  yours:     ", got)
-            )
+            failures.append(prefix + _disagreement(name, err, tol, numeric, got))
     if failures:
         raise AssertionError("\n".join(failures))
     return errors
 
-
-__all__ += ["aligned", "check_gradients"]

@@ -176,14 +176,93 @@ CASES += [
 ]
 
 
-@pytest.mark.parametrize("notebook, grade_id, replace, hint", CASES,
-                         ids=[f"{c[1]}-{c[3][:30]}" for c in CASES])
-def test_a_typical_mistake_is_named(notebook, grade_id, replace, hint):
-    message = run_test_cell(notebook, grade_id, replace)
-    assert message is not None, f"the test of {grade_id} passed a wrong answer"
-    assert hint in message, message
+INITIALIZATION = "04_initialization/initialization.ipynb"
 
 
+INITIALIZATION_CASES = [
+    ("init_params", ('"xavier": np.sqrt(1.0 / n_in)', '"xavier": 1.0 / n_in'), "uses the variance 1/n_{l-1}"),
+    ("init_params", ('"xavier": np.sqrt(1.0 / n_in)', '"xavier": np.sqrt(2.0 / (n_in + n_out))'),
+     "Glorot's variance"),
+    ("init_params", ('"he": np.sqrt(2.0 / n_in)', '"he": np.sqrt(2.0 / n_out)'), "the fan-out"),
+    ("init_params", ('{"random": scale,', '{"random": scale**2,'), "scale**2, the variance"),
+    ("init_params",
+     ("rng.standard_normal((n_out, n_in)) * std", "rng.standard_normal((n_in, n_out)).T * std"),
+     "transposed afterwards"),
+    ("init_params",
+     ("rng.standard_normal((n_out, n_in)) * std", "np.random.standard_normal((n_out, n_in)) * std"),
+     "draw from rng, not from np.random"),
+    ("layer_activations", ('A = g(W @ A + params[f"b{layer}"])', 'A = W @ A + params[f"b{layer}"]'),
+     "the activation was not applied"),
+    ("activation_stats", ("float(np.std(A))", "float(np.var(A))"), "is the variance"),
+    ("activation_stats", ("float(np.std(A))", "float(np.std(A, ddof=1))"), "sample standard deviation"),
+    ("distinct_units", ("np.max(np.abs(row - rep)) <= tol", "np.max(np.abs(row - rep)) == 0"),
+     "differ by rounding"),
+]
+
+
+# --- 05 dropout -------------------------------------------------------------------------------
+DROPOUT = "05_dropout/dropout.ipynb"
+
+DROPOUT_CASES = [
+    (DROPOUT, "dropout_forward", ("return A * mask / (1.0 - p), mask", "return A * mask, mask"),
+     "forgotten 1/(1-p)"),
+    (DROPOUT, "dropout_forward", ("mask = rng.random(A.shape) < 1.0 - p", "mask = rng.random(A.shape) < p"),
+     "p is the DROP probability"),
+    (DROPOUT, "dropout_forward", ("mask = rng.random(A.shape) < 1.0 - p", "mask = rng.random(A.shape) > p"),
+     "the tests need exactly"),
+    (DROPOUT, "dropout_forward", ("return A.copy(), np.ones(A.shape, dtype=bool)",
+                                  "return A * (1.0 - p), np.ones(A.shape, dtype=bool)"),
+     "at test time it does nothing"),
+    (DROPOUT, "dropout_forward", ("    if p == 1.0:\n        return np.zeros_like(A), mask", ""), "warning"),
+    (DROPOUT, "dropout_backward", ("return dout * mask / (1.0 - p)", "return dout * mask"),
+     "the 1/(1-p) is missing in the backward pass"),
+    (DROPOUT, "dropout_backward", ("return dout * mask / (1.0 - p)",
+                                   "return dout * (np.random.default_rng(1).random(dout.shape) < 1 - p) "
+                                   "/ (1.0 - p)"),
+     "never draw a new one"),
+    (DROPOUT, "classic_dropout_forward", ("return A * mask, mask", "return A * mask / (1.0 - p), mask"),
+     "that is inverted dropout"),
+    (DROPOUT, "classic_dropout_forward", ("return A * (1.0 - p), np.ones", "return A * p, np.ones"),
+     "keep and drop probability are swapped"),
+    (DROPOUT, "n_thinned_networks", ("return 2 ** int(n)", "return int(n) ** 2"), "this is n**2"),
+]
+
+
+OPTIMIZERS = "06_optimizers/optimizers.ipynb"
+
+
+OPTIMIZER_CASES = [
+    (OPTIMIZERS, "sgd_update", ("return w - lr * dw", "return w + lr * dw"), "went uphill"),
+    (OPTIMIZERS, "momentum_update", ("(1.0 - beta) * dw", "dw"), "the factor (1 - beta) is missing"),
+    (OPTIMIZERS, "momentum_update", ("return w - lr * v_new", "return w - lr * dw"),
+     "momentum moves it with the new v"),
+    (OPTIMIZERS, "rmsprop_update", ("(np.sqrt(s_new) + eps)", "(s_new + eps)"), "divides by its square root"),
+    (OPTIMIZERS, "rmsprop_update", ("(np.sqrt(s_new) + eps)", "np.sqrt(s_new + eps)"),
+     "eps went inside the square root"),
+    (OPTIMIZERS, "adam_update", ("/ (1.0 - beta1**t)\n    v_hat = v_new / (1.0 - beta2**t)",
+                                 "\n    v_hat = v_new"),
+     "no bias correction"),
+    (OPTIMIZERS, "adam_update", ("/ (1.0 - beta1**t)\n    v_hat = v_new / (1.0 - beta2**t)",
+                                 "/ (1.0 - beta1**(t + 1))\n    v_hat = v_new / (1.0 - beta2**(t + 1))"),
+     "t counts the steps from 1"),
+    (OPTIMIZERS, "adam_update", ("(np.sqrt(v_hat) + eps)", "np.sqrt(v_hat + eps)"),
+     "eps went inside the square root"),
+    (OPTIMIZERS, "adam_update", ("(1.0 - beta1) * dw", "dw"), "the factor (1 - beta1) is missing"),
+    (OPTIMIZERS, "random_minibatches", ("order = rng.permutation(X.shape[1])",
+                                        "order = np.arange(X.shape[1])"),
+     "the batches are in the original order"),
+    (OPTIMIZERS, "random_minibatches", ("X_shuffled, Y_shuffled = X[:, order], Y[:, order]",
+                                        "X_shuffled, Y_shuffled = X[:, order], Y[:, order[::-1]]"),
+     "shuffle X and Y with the same permutation"),
+    (OPTIMIZERS, "random_minibatches", ("for k in range(0, X.shape[1], batch_size)]",
+                                        "for k in range(0, X.shape[1] - batch_size + 1, batch_size)]"),
+     "the last, smaller batch is missing"),
+    (OPTIMIZERS, "lr_decay", ("lr0 / (1.0 + decay_rate * epoch)", "lr0 / 1.0 + decay_rate * epoch"),
+     "the division is misplaced"),
+]
+
+
+# --- 07 CNN shapes ---------------------------------------------------------------------------
 CNN_SHAPES = "07_cnn_shapes/cnn_shapes.ipynb"
 
 
@@ -223,119 +302,13 @@ CNN_CASES = [
 ]
 
 
-@pytest.mark.parametrize("notebook, grade_id, replace, hint", CNN_CASES,
-                         ids=[f"{c[1]}-{c[3][:30]}" for c in CNN_CASES])
-def test_a_typical_cnn_shapes_mistake_is_named(notebook, grade_id, replace, hint):
-    message = run_test_cell(notebook, grade_id, replace)
-    assert message is not None, f"the test of {grade_id} passed a wrong answer"
-    assert hint in message, message
+ALL_CASES = [*CASES, *((INITIALIZATION, *case) for case in INITIALIZATION_CASES), *DROPOUT_CASES,
+             *OPTIMIZER_CASES, *CNN_CASES]
 
 
-INITIALIZATION = "04_initialization/initialization.ipynb"
-
-
-INITIALIZATION_CASES = [
-    ("init_params", ('"xavier": np.sqrt(1.0 / n_in)', '"xavier": 1.0 / n_in'), "uses the variance 1/n_{l-1}"),
-    ("init_params", ('"xavier": np.sqrt(1.0 / n_in)', '"xavier": np.sqrt(2.0 / (n_in + n_out))'),
-     "Glorot's variance"),
-    ("init_params", ('"he": np.sqrt(2.0 / n_in)', '"he": np.sqrt(2.0 / n_out)'), "the fan-out"),
-    ("init_params", ('{"random": scale,', '{"random": scale**2,'), "scale**2, the variance"),
-    ("init_params",
-     ("rng.standard_normal((n_out, n_in)) * std", "rng.standard_normal((n_in, n_out)).T * std"),
-     "transposed afterwards"),
-    ("init_params",
-     ("rng.standard_normal((n_out, n_in)) * std", "np.random.standard_normal((n_out, n_in)) * std"),
-     "draw from rng, not from np.random"),
-    ("layer_activations", ('A = g(W @ A + params[f"b{layer}"])', 'A = W @ A + params[f"b{layer}"]'),
-     "the activation was not applied"),
-    ("activation_stats", ("float(np.std(A))", "float(np.var(A))"), "is the variance"),
-    ("activation_stats", ("float(np.std(A))", "float(np.std(A, ddof=1))"), "sample standard deviation"),
-    ("distinct_units", ("np.max(np.abs(row - rep)) <= tol", "np.max(np.abs(row - rep)) == 0"),
-     "differ by rounding"),
-]
-
-
-@pytest.mark.parametrize("grade_id, replace, hint", INITIALIZATION_CASES,
-                         ids=[f"{c[0]}-{c[2][:30]}" for c in INITIALIZATION_CASES])
-def test_a_typical_initialization_mistake_is_named(grade_id, replace, hint):
-    message = run_test_cell(INITIALIZATION, grade_id, replace)
-    assert message is not None, f"the test of {grade_id} passed a wrong answer"
-    assert hint in message, message
-
-
-# --- 05 dropout -------------------------------------------------------------------------------
-DROPOUT = "05_dropout/dropout.ipynb"
-
-DROPOUT_CASES = [
-    (DROPOUT, "dropout_forward", ("return A * mask / (1.0 - p), mask", "return A * mask, mask"),
-     "forgotten 1/(1-p)"),
-    (DROPOUT, "dropout_forward", ("mask = rng.random(A.shape) < 1.0 - p", "mask = rng.random(A.shape) < p"),
-     "p is the DROP probability"),
-    (DROPOUT, "dropout_forward", ("mask = rng.random(A.shape) < 1.0 - p", "mask = rng.random(A.shape) > p"),
-     "the tests need exactly"),
-    (DROPOUT, "dropout_forward", ("return A.copy(), np.ones(A.shape, dtype=bool)",
-                                  "return A * (1.0 - p), np.ones(A.shape, dtype=bool)"),
-     "at test time it does nothing"),
-    (DROPOUT, "dropout_forward", ("    if p == 1.0:\n        return np.zeros_like(A), mask", ""), "warning"),
-    (DROPOUT, "dropout_backward", ("return dout * mask / (1.0 - p)", "return dout * mask"),
-     "the 1/(1-p) is missing in the backward pass"),
-    (DROPOUT, "dropout_backward", ("return dout * mask / (1.0 - p)",
-                                   "return dout * (np.random.default_rng(1).random(dout.shape) < 1 - p) "
-                                   "/ (1.0 - p)"),
-     "never draw a new one"),
-    (DROPOUT, "classic_dropout_forward", ("return A * mask, mask", "return A * mask / (1.0 - p), mask"),
-     "that is inverted dropout"),
-    (DROPOUT, "classic_dropout_forward", ("return A * (1.0 - p), np.ones", "return A * p, np.ones"),
-     "keep and drop probability are swapped"),
-    (DROPOUT, "n_thinned_networks", ("return 2 ** int(n)", "return int(n) ** 2"), "this is n**2"),
-]
-
-
-@pytest.mark.parametrize("notebook, grade_id, replace, hint", DROPOUT_CASES,
-                         ids=[f"{c[1]}-{c[3][:30]}" for c in DROPOUT_CASES])
-def test_a_typical_dropout_mistake_is_named(notebook, grade_id, replace, hint):
-    message = run_test_cell(notebook, grade_id, replace)
-    assert message is not None, f"the test of {grade_id} passed a wrong answer"
-    assert hint in message, message
-
-
-OPTIMIZERS = "06_optimizers/optimizers.ipynb"
-
-
-OPTIMIZER_CASES = [
-    (OPTIMIZERS, "sgd_update", ("return w - lr * dw", "return w + lr * dw"), "went uphill"),
-    (OPTIMIZERS, "momentum_update", ("(1.0 - beta) * dw", "dw"), "the factor (1 - beta) is missing"),
-    (OPTIMIZERS, "momentum_update", ("return w - lr * v_new", "return w - lr * dw"),
-     "momentum moves it with the new v"),
-    (OPTIMIZERS, "rmsprop_update", ("(np.sqrt(s_new) + eps)", "(s_new + eps)"), "divides by its square root"),
-    (OPTIMIZERS, "rmsprop_update", ("(np.sqrt(s_new) + eps)", "np.sqrt(s_new + eps)"),
-     "eps went inside the square root"),
-    (OPTIMIZERS, "adam_update", ("/ (1.0 - beta1**t)\n    v_hat = v_new / (1.0 - beta2**t)",
-                                 "\n    v_hat = v_new"),
-     "no bias correction"),
-    (OPTIMIZERS, "adam_update", ("/ (1.0 - beta1**t)\n    v_hat = v_new / (1.0 - beta2**t)",
-                                 "/ (1.0 - beta1**(t + 1))\n    v_hat = v_new / (1.0 - beta2**(t + 1))"),
-     "t counts the steps from 1"),
-    (OPTIMIZERS, "adam_update", ("(np.sqrt(v_hat) + eps)", "np.sqrt(v_hat + eps)"),
-     "eps went inside the square root"),
-    (OPTIMIZERS, "adam_update", ("(1.0 - beta1) * dw", "dw"), "the factor (1 - beta1) is missing"),
-    (OPTIMIZERS, "random_minibatches", ("order = rng.permutation(X.shape[1])",
-                                        "order = np.arange(X.shape[1])"),
-     "the batches are in the original order"),
-    (OPTIMIZERS, "random_minibatches", ("X_shuffled, Y_shuffled = X[:, order], Y[:, order]",
-                                        "X_shuffled, Y_shuffled = X[:, order], Y[:, order[::-1]]"),
-     "shuffle X and Y with the same permutation"),
-    (OPTIMIZERS, "random_minibatches", ("for k in range(0, X.shape[1], batch_size)]",
-                                        "for k in range(0, X.shape[1] - batch_size + 1, batch_size)]"),
-     "the last, smaller batch is missing"),
-    (OPTIMIZERS, "lr_decay", ("lr0 / (1.0 + decay_rate * epoch)", "lr0 / 1.0 + decay_rate * epoch"),
-     "the division is misplaced"),
-]
-
-
-@pytest.mark.parametrize("notebook, grade_id, replace, hint", OPTIMIZER_CASES,
-                         ids=[f"{c[1]}-{c[3][:30]}" for c in OPTIMIZER_CASES])
-def test_a_typical_optimizer_mistake_is_named(notebook, grade_id, replace, hint):
+@pytest.mark.parametrize("notebook, grade_id, replace, hint", ALL_CASES,
+                         ids=[f"{c[0].split('_')[0]}-{c[1]}-{c[3][:30]}" for c in ALL_CASES])
+def test_a_typical_mistake_is_named(notebook, grade_id, replace, hint):
     message = run_test_cell(notebook, grade_id, replace)
     assert message is not None, f"the test of {grade_id} passed a wrong answer"
     assert hint in message, message

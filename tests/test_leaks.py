@@ -137,6 +137,14 @@ def test_no_notebook_cell_names_a_lecture_file(folder):
     assert not found, "name the lecture by its subject:\n" + "\n".join(found)
 
 
+@pytest.mark.parametrize("folder", ["release", "notebooks"])
+def test_students_and_readers_get_no_lecture_file_names_at_all(folder):
+    """Not even in notebook metadata: the source's metadata.course stays with instructors."""
+    found = [f"{path.relative_to(ROOT)}: {m}" for path in sorted((ROOT / folder).rglob("*.ipynb"))
+             for m in LECTURE_FILE.findall(path.read_text(encoding="utf-8"))]
+    assert not found, "\n".join(found)
+
+
 def test_no_helpers_module_names_a_lecture_file():
     found = [f"{path.relative_to(ROOT)}: {m}" for path in sorted((ROOT / "helpers").rglob("*.py"))
              for m in LECTURE_FILE.findall(path.read_text(encoding="utf-8"))]

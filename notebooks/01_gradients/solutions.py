@@ -131,3 +131,9 @@ def column_exp_sum(A, B, C):
         raise ValueError(f"C must have shape {expected_c} to match B @ A.T, got C {C.shape}")
     products = B @ A.T  # (p, k) @ (k, n) -> (p, n)
     return np.exp(products * C).sum(axis=0)  # collapse the p rows -> (n,)
+
+
+# %% concepts
+def concepts():
+    """Answers to the questions above: {"q1": letter, ..., "q5": letter}, letters "a" to "d"."""
+    return {"q1": "b", "q2": "b", "q3": "b", "q4": "b", "q5": "c"}

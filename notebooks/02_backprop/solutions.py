@@ -203,3 +203,9 @@ def backward_fixed(X, Y, params):
     dW1 = dZ1 @ X.T / m
     db1 = np.sum(dZ1, axis=1, keepdims=True) / m
     return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
+
+
+# %% concepts
+def concepts():
+    """Answers to the questions above: {"q1": letter, ..., "q5": letter}, letters "a" to "d"."""
+    return {"q1": "b", "q2": "a", "q3": "d", "q4": "c", "q5": "b"}

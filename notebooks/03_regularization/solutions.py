@@ -164,6 +164,49 @@ def softmax_loss(scores, y):
     return float(-log_p_true.mean())
 
 
+# %% svm_loss_grad
+def svm_loss_grad(scores, y):
+    """Gradient of the mean multiclass hinge loss with respect to the scores.
+
+    scores: (C, N), one column of class scores per example; y: (N,) integer labels.
+    Returns dscores, a (C, N) float64 array.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(y)
+    if scores.ndim != 2 or y.shape != (scores.shape[1],):
+        raise ValueError(f"scores has shape {scores.shape} and y has shape {y.shape}; need (C, N) and (N,)")
+    if y.size and (y.min() < 0 or y.max() >= scores.shape[0]):
+        bad = y[(y < 0) | (y >= scores.shape[0])][0]
+        raise ValueError(f"label {bad} is outside 0..{scores.shape[0] - 1}")
+    N = scores.shape[1]
+    columns = np.arange(N)
+    violated = (scores - scores[y, columns] + 1.0 > 0).astype(np.float64)
+    violated[y, columns] = 0.0  # the true class is no margin of its own
+    dscores = violated
+    dscores[y, columns] = -violated.sum(axis=0)  # -1 for every class that violates the margin
+    return dscores / N
+
+
+# %% softmax_loss_grad
+def softmax_loss_grad(scores, y):
+    """Gradient of the mean softmax loss with respect to the scores: (P - onehot(y)) / N.
+
+    scores: (C, N), one column of class scores per example; y: (N,) integer labels.
+    Returns dscores, a (C, N) float64 array; stable for large scores.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(y)
+    if scores.ndim != 2 or y.shape != (scores.shape[1],):
+        raise ValueError(f"scores has shape {scores.shape} and y has shape {y.shape}; need (C, N) and (N,)")
+    if y.size and (y.min() < 0 or y.max() >= scores.shape[0]):
+        bad = y[(y < 0) | (y >= scores.shape[0])][0]
+        raise ValueError(f"label {bad} is outside 0..{scores.shape[0] - 1}")
+    probs = np.exp(scores - scores.max(axis=0))  # largest exponent 0: no overflow
+    probs /= probs.sum(axis=0)
+    probs[y, np.arange(scores.shape[1])] -= 1.0  # subtract onehot(y)
+    return probs / scores.shape[1]
+
+
 # %% early_stopping
 def early_stopping(val_losses, patience):
     """Where early stopping with the given patience stops, and which step's weights it keeps.
@@ -200,3 +243,9 @@ def bias_variance():
         "dropout": ("increases", "decreases"),
         "more training data": ("no change", "decreases"),
     }
+
+
+# %% concepts
+def concepts():
+    """Answers to the questions above: {"q1": letter, ..., "q4": letter}, letters "a" to "d"."""
+    return {"q1": "d", "q2": "a", "q3": "c", "q4": "d"}
