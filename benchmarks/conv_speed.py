@@ -5,9 +5,11 @@ one process, the notebook's loop version (the given `conv2d_loop`), the referenc
 `conv2d_forward` (both read from the source notebook, solution markers dropped as `course
 build` drops them) and the NumPy baseline: `np.einsum` over
 `np.lib.stride_tricks.sliding_window_view`, with and without `optimize`, the faster of the two
-counting. It checks the three agree to 1e-10 and prints the times and their ratios. Targets:
-the reference at least 100x faster than the loop and no slower than the baseline. Times are
-the best of several runs (the loop runs once); compare ratios, not seconds, on a shared machine.
+counting. It prints the times, their ratios and whether each target is met: the reference at
+least 100x faster than the loop and no slower than the baseline. It exits non-zero only when
+the three disagree by more than 1e-10 (a wrong result); a missed speed target is reported, not
+an error. Times are the best of several runs (the loop runs once); compare ratios, not seconds,
+on a shared machine.
 
     python benchmarks/conv_speed.py [REPEATS]     (default 7)
 """
@@ -89,17 +91,17 @@ def main() -> int:
     print(f"reference against the faster baseline: {t_base / t_ref:.2f}x "
           f"(above 1 means the reference is faster)")
     print(f"largest difference between the three: {worst:.1e}")
-    failures = []
-    if worst > TOLERANCE:
-        failures.append(f"the three disagree by {worst:.1e} > {TOLERANCE:g}")
-    if t_loop / t_ref < LOOP_TARGET:
-        failures.append(f"the reference is only {t_loop / t_ref:.0f}x faster than the loop "
-                        f"(target {LOOP_TARGET:.0f}x)")
-    if t_base / t_ref < BASELINE_TARGET:
-        failures.append(f"the reference is slower than the einsum baseline ({t_base / t_ref:.2f}x)")
-    for failure in failures:
-        print(f"MISSED: {failure}")
-    return 1 if failures else 0
+    speedup, against_base = t_loop / t_ref, t_base / t_ref
+    print(f"target: reference >= {LOOP_TARGET:.0f}x faster than the loop: {speedup:.0f}x, "
+          f"{'met' if speedup >= LOOP_TARGET else 'not met'}")
+    print(f"target: reference no slower than the einsum baseline (>= {BASELINE_TARGET:.2f}x): "
+          f"{against_base:.2f}x, {'met' if against_base >= BASELINE_TARGET else 'not met'}")
+    # A missed speed target is a figure to report, not a failure of `make benchmark`; three
+    # implementations that disagree are.
+    if not worst <= TOLERANCE:                             # NaN counts as a disagreement
+        print(f"FAILED: the three disagree by {worst:.1e} > {TOLERANCE:g}")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
