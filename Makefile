@@ -71,7 +71,7 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/ruff check helpers grader tests benchmarks
-	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/notebook_times.py

@@ -1,8 +1,8 @@
 """End to end: submissions in a copy of the course, graded through `course autograde`.
 
 For every assignment: the solved notebook scores full marks, the untouched release scores 0, and a
-submission with one function left as its stub (the first, the last) scores exactly the points of the
-other tests, and a correct answer that warns loses nothing.
+submission with its first function left as its stub and a harmless warning in another, correct
+answer scores exactly the points of the other tests.
 Feedback, the CSV export and the per-exercise summary are produced from the same gradebook.
 Broken, hostile and altered submissions, re-grading and output caps: tests/test_hostile_*.py.
 """
@@ -60,17 +60,20 @@ def graded(tmp_path_factory):
             answers, pts = solution_sources(source_nb), points(source_nb)
             total_max += sum(pts.values())
             variants = {"solved": answers, "untouched": {}}
-            # One answer missing, first and last: costs exactly its points end to end (every
-            # other exercise is checked the same way in-process: test_hints.py).
-            for gid in (next(iter(answers)), list(answers)[-1]):
-                variants[f"wrong-{gid}"] = {k: v for k, v in answers.items() if k != gid}
-            # A correct answer that emits a harmless warning inside its graded function.
-            # (Not one whose test demands warning-free code: there a warning is the mistake.)
+            # One submission for two behaviours: the first answer missing costs exactly its
+            # points end to end (every other exercise is checked the same way in-process:
+            # test_hints.py), and a correct answer that emits a harmless warning inside its graded
+            # function loses nothing (not one whose test demands warning-free code: there a
+            # warning is the mistake).
+            first = next(iter(answers))
             strict = {nbgrader_meta(c)["grade_id"].removeprefix("test-") for c in source_nb.cells
                       if nbgrader_meta(c).get("grade") and "check_warning_free" in c.source}
-            warner = next(g for g, src in answers.items() if '    """\n' in src and g not in strict)
-            variants["warns"] = {**answers, warner: answers[warner].replace(
-                '    """\n', '    """\n    __import__("warnings").warn("harmless", UserWarning)\n', 1)}
+            warner = next(g for g, src in answers.items()
+                          if '    """\n' in src and g not in strict and g != first)
+            variants[f"wrong-{first}-warns"] = {
+                **{k: v for k, v in answers.items() if k != first},
+                warner: answers[warner].replace(
+                    '    """\n', '    """\n    __import__("warnings").warn("harmless", UserWarning)\n', 1)}
             for student, filled in variants.items():
                 nb = submission(release_nb, filled)
                 out = course / "submitted" / student / assignment / src.name
