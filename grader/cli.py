@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
+import os
+import select
 import sys
 from pathlib import Path
 
 from grader.course import Course, CourseError, find_root, tools_on_path
+
+
+def _common_options(parser: argparse.ArgumentParser, default) -> None:
+    """--root, --verbose, --debug: before the command and after it (``course autograde A --root D``)."""
+    parser.add_argument("--root", type=Path, default=default(None),
+                        help="course folder (default: the nearest one at or above the current folder)")
+    parser.add_argument("--verbose", action="store_true", default=default(False),
+                        help="show nbgrader's log")
+    parser.add_argument("--debug", action="store_true", default=default(False),
+                        help="show tracebacks of internal errors")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -15,11 +28,14 @@ def _parser() -> argparse.ArgumentParser:
         prog="course",
         description="Instructor tooling for the course, on top of nbgrader.",
     )
-    parser.add_argument("--root", type=Path, default=None,
-                        help="course folder (default: the nearest one at or above the current folder)")
-    parser.add_argument("--verbose", action="store_true", help="show nbgrader's log")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    _common_options(parser, default=lambda value: value)
+    # After the command the same options again; SUPPRESS keeps a value given before the command
+    # when it is not repeated after it.
+    common = argparse.ArgumentParser(add_help=False)
+    common_group = common.add_argument_group("options of every command")
+    _common_options(common_group, default=lambda value: argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser = functools.partial(sub.add_parser, parents=[common])  # every command, later ones too
 
     p = sub.add_parser("build", help="generate release/ and notebooks/ from source/")
     p.add_argument("--check", action="store_true",
@@ -112,9 +128,11 @@ def _cmd_summary(course: Course, args) -> int:
     from grader.grading import GRADED, read_statuses, summary
 
     rows = summary(course, args.assignment)
-    print(f"{'test cell':<32} {'mean':>7} {'max':>5} {'full':>5} {'zero':>5}")
-    for r in rows:
-        print(f"{r.notebook + ':' + r.grade_id:<32} {r.mean:7.2f} {r.max_score:5.1f} "
+    names = [f"{r.notebook}:{r.grade_id}" for r in rows]
+    width = max([len("test cell"), *map(len, names)])  # the longest cell name sets the column
+    print(f"{'test cell':<{width}} {'mean':>7} {'max':>5} {'full':>5} {'zero':>5}")
+    for name, r in zip(names, rows, strict=True):
+        print(f"{name:<{width}} {r.mean:7.2f} {r.max_score:5.1f} "
               f"{r.full:5d} {r.zero:5d}   (of {r.count})")
     unusual = {s: e for s, e in read_statuses(course).get(args.assignment, {}).items()
                if e["status"] != GRADED}
@@ -154,7 +172,38 @@ COMMANDS = {
 }
 
 
+def _stdout_closed() -> bool:
+    """Whether nobody reads stdout any more (a pipe whose reader ended), not some other pipe."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows) or no real stdout
+        return True
+
+
+# The exit status of a command whose reader went away (`course summary A | head -3`), as a shell
+# reports a program ended by SIGPIPE.
+BROKEN_PIPE_STATUS = 128 + 13
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; a closed pipe on stdout (``| head``) ends it quietly."""
+    try:
+        try:
+            return _main(argv)
+        finally:
+            sys.stdout.flush()  # here, not at exit, where a closed pipe would print a traceback
+    except BrokenPipeError:
+        # Nothing more can reach the reader; point stdout at /dev/null so that Python's own
+        # flush at exit finds nowhere to fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return BROKEN_PIPE_STATUS
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     tools_on_path()
     try:
@@ -176,6 +225,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("course: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        if _stdout_closed():
+            raise  # the reader of stdout went away: main() ends quietly
+        if args.debug:
+            raise
+        print("course: internal error: BrokenPipeError (rerun with --debug)", file=sys.stderr)
+        return 3
     except Exception as err:  # noqa: BLE001 - one line for the user; --debug for the traceback
         if args.debug:
             raise
