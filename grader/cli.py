@@ -55,9 +55,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", default=None,
                    help="write it only for this student (repeatable)")
 
-    p = sub.add_parser("export", help="export all grades to CSV")
-    p.add_argument("--output", type=Path, default=Path("grades.csv"),
-                   help="CSV file to write (default: grades.csv in the current folder)")
+    p = sub.add_parser("export", help="export all grades to CSV, or for Canvas's or Moodle's gradebook")
+    p.add_argument("--format", choices=("csv", "canvas", "moodle"), default="csv",
+                   help="csv: every grade, one row per student and assignment (nbgrader's CSV, "
+                        "with status columns); canvas, moodle: one row per student, one column per "
+                        "assignment, for the LMS's gradebook import (default: csv)")
+    p.add_argument("--output", type=Path, default=None,
+                   help="CSV file to write (default: grades.csv, grades-canvas.csv or "
+                        "grades-moodle.csv in the current folder)")
+
+    p = sub.add_parser("students", help="the class roster in the gradebook")
+    students = p.add_subparsers(dest="students_command", required=True, metavar="ACTION")
+    p = students.add_parser("import", parents=[common],
+                            help="add or update students from a CSV file (columns id, first_name, "
+                                 "last_name, email, lms_user_id)")
+    p.add_argument("roster", type=Path, metavar="ROSTER.csv")
 
     p = sub.add_parser("summary", help="per-exercise results of a class, hardest first")
     p.add_argument("assignment")
@@ -118,10 +130,34 @@ def _cmd_feedback(course: Course, args) -> int:
 
 
 def _cmd_export(course: Course, args) -> int:
-    from grader.grading import export
+    if args.format == "csv":
+        from grader.grading import export
 
-    print(f"grades written to {export(course, args.output)}")
+        print(f"grades written to {export(course, args.output or Path('grades.csv'))}")
+        return 0
+    from grader import lms
+    from grader.grading import read_statuses
+
+    dest = (args.output or Path(f"grades-{args.format}.csv")).resolve()
+    term = lms.read_term(course, read_statuses(course))
+    lms.WRITERS[args.format](term, dest)
+    for student, assignment, why in term.withheld:
+        print(f"warning: {student}, {assignment}: not graded, left blank ({why})", file=sys.stderr)
+    print(f"{_count(len(term.students), 'student')}, {_count(len(term.assignments), 'assignment')} "
+          f"({', '.join(term.assignments) or 'none graded yet'}) written to {dest} for {args.format}")
     return 0
+
+
+def _cmd_students(course: Course, args) -> int:
+    from grader.lms import import_roster
+
+    new, updated = import_roster(course, args.roster)
+    print(f"{_count(new, 'student')} added, {updated} updated in the gradebook")
+    return 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _cmd_summary(course: Course, args) -> int:
@@ -168,6 +204,7 @@ COMMANDS = {
     "feedback": _cmd_feedback,
     "export": _cmd_export,
     "summary": _cmd_summary,
+    "students": _cmd_students,
     "validate": _cmd_validate,
 }
 

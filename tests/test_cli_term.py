@@ -1,5 +1,5 @@
 """The `course` command over a term: options anywhere, quiet pipes, aligned summaries, `make lab`'s
-exchange.
+exchange, LMS exports (Canvas, Moodle) and the roster import.
 
 Everything runs on a small gradebook made with nbgrader's Gradebook API directly (no grading run),
 through `grader.cli.main` in this process (importing nbgrader costs seconds per `course` process);
@@ -8,6 +8,7 @@ only the closed pipe needs a process of its own. Grading itself: tests/test_auto
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -20,6 +21,7 @@ import nbformat
 import pytest
 from conftest import ROOT
 
+from grader import lms
 from grader.cli import BROKEN_PIPE_STATUS, _parser, main
 from grader.course import Course
 
@@ -100,7 +102,7 @@ def fresh_course(course_root, tmp_path) -> Path:
     (["--root", "D", "autograde", "A"], Path("D"), False, False),
     (["--root", "X", "autograde", "A", "--root", "D", "--verbose"], Path("D"), True, False),
     (["--debug", "summary", "A"], None, False, True),
-    (["export", "--output", "g.csv", "--root", "D", "--debug"], Path("D"), False, True),
+    (["students", "import", "r.csv", "--root", "D", "--debug"], Path("D"), False, True),
 ])
 def test_root_verbose_and_debug_are_taken_before_or_after_the_command(argv, root, verbose, debug):
     args = _parser().parse_args(argv)
@@ -202,3 +204,105 @@ def test_make_lab_gives_the_formgrader_a_writable_exchange(fresh_course, tmp_pat
     shutil.rmtree(course / ".exchange")
     assert _make_lab(course, fake, {**env, "NBGRADER_EXCHANGE": "/srv/shared"}) == "/srv/shared"
     assert not (course / ".exchange").exists()
+
+
+# --- exports for an LMS ------------------------------------------------------------------------
+
+def _export(course, course_root: Path, fmt: str, tmp_path: Path):
+    dest = tmp_path / f"{fmt}.csv"
+    status, out, err = course("--root", course_root, "export", "--format", fmt, "--output", dest)
+    assert status == 0, err
+    with dest.open(newline="", encoding="utf-8") as fh:
+        return list(csv.reader(fh)), err, out
+
+
+def test_canvas_export_has_canvas_columns_one_row_per_student(course_root, tmp_path, course):
+    rows, err, out = _export(course, course_root, "canvas", tmp_path)
+    # Only hw1: hw2 has no submission, so no column of blanks for it.
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "hw1"]
+    assert rows[1] == ["Points Possible", "", "", "", "", "10"]
+    by_id = {r[2]: r for r in rows[2:]}
+    assert len(rows) - 2 == len(by_id) == len(STUDENTS)
+    assert by_id["ada"] == ["Lovelace, Ada", "1001", "ada", "", "", "9.5"]
+    assert by_id["bob"] == ["bob", "", "bob", "", "", "6"]  # no name in the roster: the id
+    # cy's grading failed (an environment failure, not a zero); dee did not submit: both blank.
+    assert by_id["cy"][0] == "Young, Cy" and by_id["cy"][-1] == ""
+    assert by_id["dee"] == ["Zed, Dee", "", "dee", "", "", ""]
+    assert "warning: cy, hw1: not graded, left blank (nb1.ipynb: empty file)" in err
+    assert "4 students, 1 assignment (hw1) written to" in out
+
+
+def test_moodle_export_has_moodle_columns_one_row_per_student(course_root, tmp_path, course):
+    rows, *_ = _export(course, course_root, "moodle", tmp_path)
+    assert rows[0] == ["First name", "Last name", "ID number", "Email address", "hw1"]
+    by_id = {r[2]: r for r in rows[1:]}
+    assert len(rows) - 1 == len(by_id) == len(STUDENTS)
+    assert by_id["ada"] == ["Ada", "Lovelace", "ada", "ada@example.org", "9.5"]
+    assert by_id["bob"] == ["", "", "bob", "", "6"]
+    assert by_id["cy"] == ["Cy", "Young", "cy", "cy@example.org", ""]
+    assert by_id["dee"] == ["Dee", "Zed", "dee", "", ""]
+
+
+def test_csv_export_is_still_the_long_format(course_root, tmp_path, course):
+    dest = tmp_path / "grades.csv"
+    assert course("--root", course_root, "export", "--output", dest)[0] == 0
+    with dest.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 2 * len(STUDENTS)  # nbgrader's: every assignment times every student
+    assert {"assignment", "student_id", "score", "status"} <= set(rows[0])
+
+
+def test_late_penalty_is_taken_off_and_a_score_never_goes_negative(fresh_course):
+    course = Course(fresh_course)
+    with course.api.gradebook as gb:
+        sub = gb.find_submission("hw1", "ada")
+        nb1, nb2 = sorted(sub.notebooks, key=lambda nb: nb.name)
+        nb1.late_submission_penalty, nb2.late_submission_penalty = 1.0, 0.5
+        gb.find_submission("hw1", "bob").notebooks[0].late_submission_penalty = 50.0
+        gb.db.commit()
+    term = lms.read_term(course, {})
+    assert term.scores[("ada", "hw1")] == pytest.approx(9.5 - 1.5)
+    assert term.scores[("bob", "hw1")] == 0.0
+    assert term.scores[("cy", "hw1")] == 0.0  # no status recorded: an ordinary zero
+
+
+# --- the roster --------------------------------------------------------------------------------
+
+def test_roster_import_adds_and_updates_students_through_the_gradebook(fresh_course, tmp_path,
+                                                                     course):
+    root = fresh_course
+    roster = tmp_path / "roster.csv"
+    # As a spreadsheet saves it: byte-order mark, headings in another case and order, extra column.
+    roster.write_text("\ufeffEmail,ID,Last_Name,First_Name,lms_user_id,Section\n"
+                      "bob@example.org,bob,Babbage,Bob,2002,A\n"
+                      ",ada,,,,A\n"
+                      "eve@example.org,eve,Noether,Emmy,,B\n"
+                      ",,,,,\n", encoding="utf-8")
+    status, out, err = course("--root", root, "students", "import", roster)
+    assert status == 0, err
+    assert "1 student added, 2 updated in the gradebook" in out
+    with Course(root).api.gradebook as gb:
+        got = {s.id: (s.first_name, s.last_name, s.email, s.lms_user_id) for s in gb.students}
+    assert got["bob"] == ("Bob", "Babbage", "bob@example.org", "2002")
+    assert got["ada"] == ("Ada", "Lovelace", "ada@example.org", "1001")  # blanks keep what was there
+    assert got["eve"] == ("Emmy", "Noether", "eve@example.org", None)
+    rows, *_ = _export(course, root, "canvas", tmp_path)
+    assert ["Babbage, Bob", "2002", "bob", "", "", "6"] in rows
+    assert ["Noether, Emmy", "", "eve", "", "", ""] in rows
+
+
+@pytest.mark.parametrize("text, message", [
+    ("name,email\nAda,ada@example.org\n", "has no 'id' column (its columns: name, email"),
+    ("id,email\nada,a@x\nada,b@x\n", "line 3: student ada again (first on line 2)"),
+    ("id,email\n,a@x\n", "line 2: a student without an id"),
+])
+def test_a_bad_roster_is_one_line_and_changes_nothing(fresh_course, tmp_path, text, message,
+                                                      course):
+    root = fresh_course
+    roster = tmp_path / "roster.csv"
+    roster.write_text(text)
+    status, _, err = course("--root", root, "students", "import", roster)
+    assert status == 2 and message in err, err
+    assert len(err.strip().splitlines()) == 1
+    with Course(root).api.gradebook as gb:
+        assert sorted(s.id for s in gb.students) == sorted(STUDENTS)
