@@ -42,12 +42,14 @@ LAB_CONFIG := JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config$${JUPYTER_CONFIG_PAT
 
 # nbgrader checks its exchange whenever the formgrader asks it anything, and logs an error each time
 # the folder is missing or read-only. Unless NBGRADER_EXCHANGE names one, the lab gets its own under
-# the course (.exchange/, ignored by git through its own .gitignore).
+# the course (.exchange/, ignored by git through its own .gitignore). The formgrader runs nbgrader's
+# `alembic` by name when it creates the gradebook: .venv/bin goes first on the lab's PATH.
 LAB_EXCHANGE := $(CURDIR)/.exchange
 
 lab: $(STAMP)
 	@if [ -z "$$NBGRADER_EXCHANGE" ]; then mkdir -p "$(LAB_EXCHANGE)" && echo '*' > "$(LAB_EXCHANGE)/.gitignore"; fi
-	$(LAB_CONFIG) NBGRADER_EXCHANGE="$${NBGRADER_EXCHANGE:-$(LAB_EXCHANGE)}" $(BIN)/jupyter lab index.ipynb $(ROOT_FLAG) $(LAB_ARGS)
+	$(LAB_CONFIG) NBGRADER_EXCHANGE="$${NBGRADER_EXCHANGE:-$(LAB_EXCHANGE)}" PATH="$(abspath $(BIN)):$$PATH" \
+		$(BIN)/jupyter lab index.ipynb $(ROOT_FLAG) $(LAB_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check helpers grader tests benchmarks

@@ -168,10 +168,10 @@ def test_make_help_and_the_readme_name_make_install():
 
 
 def _fake_jupyter(folder: Path) -> Path:
-    """A `jupyter` that prints the exchange it was given instead of starting a lab."""
+    """A `jupyter` that prints its PATH and the exchange it was given instead of starting a lab."""
     folder.mkdir()
     exe = folder / "jupyter"
-    exe.write_text('#!/bin/sh\necho "exchange=$NBGRADER_EXCHANGE"\n')
+    exe.write_text('#!/bin/sh\necho "path=$PATH"\necho "exchange=$NBGRADER_EXCHANGE"\n')
     exe.chmod(0o755)
     return folder
 
@@ -180,7 +180,11 @@ def _make_lab(course: Path, fake: Path, env: dict) -> str:
     proc = subprocess.run(["make", "-s", "-f", str(ROOT / "Makefile"), "lab", "STAMP=", f"BIN={fake}"],
                           cwd=course, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout.strip().splitlines()[-1].removeprefix("exchange=")
+    path, exchange = proc.stdout.strip().splitlines()[-2:]
+    # The formgrader runs `alembic` by name when it creates the gradebook: the lab's own
+    # environment comes first on its PATH (without it, a 500 on the first formgrader page).
+    assert path.removeprefix("path=").split(os.pathsep)[0] == str(fake), path
+    return exchange.removeprefix("exchange=")
 
 
 def test_make_lab_gives_the_formgrader_a_writable_exchange(fresh_course, tmp_path, monkeypatch):
