@@ -74,15 +74,14 @@ def read_term(course: Course, statuses: dict) -> Term:
                     {a.name: float(a.max_score) for a in assignments})
         for assignment in assignments:
             for student in students:
+                term.scores[(student.id, assignment.name)] = None
+                entry = statuses.get(assignment.name, {}).get(student.id, {})
+                if entry.get("status") == "not graded":  # an oversized file has no submission
+                    term.withheld.append((student.id, assignment.name, entry.get("detail", "")))
+                    continue
                 try:
                     sub = gb.find_submission(assignment.name, student.id)
                 except MissingEntry:
-                    term.scores[(student.id, assignment.name)] = None
-                    continue
-                entry = statuses.get(assignment.name, {}).get(student.id, {})
-                if entry.get("status") == "not graded":
-                    term.scores[(student.id, assignment.name)] = None
-                    term.withheld.append((student.id, assignment.name, entry.get("detail", "")))
                     continue
                 penalty = float(sub.late_submission_penalty or 0.0)
                 term.scores[(student.id, assignment.name)] = max(0.0, float(sub.score) - penalty)

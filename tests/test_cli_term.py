@@ -29,15 +29,17 @@ LONG_CELL = "test-" + "a_cell_name_much_longer_than_the_old_fixed_column" * 2
 CELLS = {"nb1": {"test-short": 2.0, LONG_CELL: 3.0}, "nb2": {"test-other": 5.0}}
 # student -> (first, last, email, lms id) in the gradebook before any roster import
 STUDENTS = {"ada": ("Ada", "Lovelace", "ada@example.org", "1001"), "bob": ("", "", "", ""),
-            "cy": ("Cy", "Young", "cy@example.org", ""), "dee": ("Dee", "Zed", "", "")}
-# (student, notebook, cell) -> score in hw1; ada, bob and cy submitted, dee did not
+            "cy": ("Cy", "Young", "cy@example.org", ""), "dee": ("Dee", "Zed", "", ""),
+            "fay": ("Fay", "Ash", "", "")}
+# (student, notebook, cell) -> score in hw1; ada, bob and cy submitted, dee's was too big to read,
+# fay handed nothing in
 SCORES = {("ada", "nb1", "test-short"): 2.0, ("ada", "nb1", LONG_CELL): 3.0,
           ("ada", "nb2", "test-other"): 4.5, ("bob", "nb1", "test-short"): 1.0,
           ("bob", "nb1", LONG_CELL): 0.0, ("bob", "nb2", "test-other"): 5.0}
 
 
 def make_course(root: Path) -> Path:
-    """A course folder with assignments hw1 (two notebooks) and hw2, and a gradebook: four
+    """A course folder with assignments hw1 (two notebooks) and hw2, and a gradebook: five
     students, three submissions of hw1 (cy's not graded: an environment failure), none of hw2."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
@@ -67,7 +69,9 @@ def make_course(root: Path) -> Path:
         gb.db.commit()
     statuses = {"hw1": {"ada": {"status": "graded", "detail": ""},
                         "bob": {"status": "graded", "detail": ""},
-                        "cy": {"status": "not graded", "detail": "nb1.ipynb: empty file"}}}
+                        "cy": {"status": "not graded", "detail": "nb1.ipynb: empty file"},
+                        # too big to read: autograde records the student, not a submission
+                        "dee": {"status": "not graded", "detail": "nb2.ipynb is 30 MB"}}}
     (root / "grading-status.json").write_text(json.dumps(statuses))
     return root
 
@@ -229,11 +233,15 @@ def test_canvas_export_has_canvas_columns_one_row_per_student(course_root, tmp_p
     assert len(rows) - 2 == len(by_id) == len(STUDENTS)
     assert by_id["ada"] == ["Lovelace, Ada", "1001", "ada", "", "", "9.5"]
     assert by_id["bob"] == ["bob", "", "bob", "", "", "6"]  # no name in the roster: the id
-    # cy's grading failed (an environment failure, not a zero); dee did not submit: both blank.
+    # cy's and dee's grading could not work (not a zero): blank.
     assert by_id["cy"][0] == "Young, Cy" and by_id["cy"][-1] == ""
     assert by_id["dee"] == ["Zed, Dee", "", "dee", "", "", ""]
+    assert by_id["fay"] == ["Ash, Fay", "", "fay", "", "", ""]  # no submission: blank, no warning
+    assert "fay" not in err
+    assert [r[0] for r in rows[2:]] == ["bob", "Ash, Fay", "Lovelace, Ada", "Young, Cy", "Zed, Dee"]
     assert "warning: cy, hw1: not graded, left blank (nb1.ipynb: empty file)" in err
-    assert "4 students, 1 assignment (hw1) written to" in out
+    assert "warning: dee, hw1: not graded, left blank (nb2.ipynb is 30 MB)" in err
+    assert "5 students, 1 assignment (hw1) written to" in out
 
 
 def test_moodle_export_has_moodle_columns_one_row_per_student(course_root, tmp_path, course):
@@ -245,6 +253,7 @@ def test_moodle_export_has_moodle_columns_one_row_per_student(course_root, tmp_p
     assert by_id["bob"] == ["", "", "bob", "", "6"]
     assert by_id["cy"] == ["Cy", "Young", "cy", "cy@example.org", ""]
     assert by_id["dee"] == ["Dee", "Zed", "dee", "", ""]
+    assert by_id["fay"] == ["Fay", "Ash", "fay", "", ""]
 
 
 def test_csv_export_is_still_the_long_format(course_root, tmp_path, course):
