@@ -17,6 +17,7 @@ export OMP_NUM_THREADS ?= 1
 .PHONY: help install lab test lint build check book benchmark clean browser
 
 help:
+	@echo "make install    create .venv and install the course in it (make lab and make test do it on first use)"
 	@echo "make lab        open the course in JupyterLab (landing page: index.ipynb)"
 	@echo "make test       lint and the whole test suite, browser tests included (installs chromium via apt if needed)"
 	@echo "make build      regenerate release/ and notebooks/ from source/"
@@ -39,8 +40,16 @@ install: $(STAMP)
 # jupyter-config/: the course's lab settings (no news pop-up, wrapped lines, clutter hidden).
 LAB_CONFIG := JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}"
 
+# nbgrader checks its exchange whenever the formgrader asks it anything, and logs an error each time
+# the folder is missing or read-only. Unless NBGRADER_EXCHANGE names one, the lab gets its own under
+# the course (.exchange/, ignored by git through its own .gitignore). The formgrader runs nbgrader's
+# `alembic` by name when it creates the gradebook: .venv/bin goes first on the lab's PATH.
+LAB_EXCHANGE := $(CURDIR)/.exchange
+
 lab: $(STAMP)
-	$(LAB_CONFIG) $(BIN)/jupyter lab index.ipynb $(ROOT_FLAG) $(LAB_ARGS)
+	@if [ -z "$$NBGRADER_EXCHANGE" ]; then mkdir -p "$(LAB_EXCHANGE)" && echo '*' > "$(LAB_EXCHANGE)/.gitignore"; fi
+	$(LAB_CONFIG) NBGRADER_EXCHANGE="$${NBGRADER_EXCHANGE:-$(LAB_EXCHANGE)}" PATH="$(abspath $(BIN)):$$PATH" \
+		$(BIN)/jupyter lab index.ipynb $(ROOT_FLAG) $(LAB_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check helpers grader tests benchmarks

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
+import os
+import select
 import sys
 from pathlib import Path
 
 from grader.course import Course, CourseError, find_root, tools_on_path
+
+
+def _common_options(parser: argparse.ArgumentParser, default) -> None:
+    """--root, --verbose, --debug: before the command and after it (``course autograde A --root D``)."""
+    parser.add_argument("--root", type=Path, default=default(None),
+                        help="course folder (default: the nearest one at or above the current folder)")
+    parser.add_argument("--verbose", action="store_true", default=default(False),
+                        help="show nbgrader's log")
+    parser.add_argument("--debug", action="store_true", default=default(False),
+                        help="show tracebacks of internal errors")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -15,11 +28,14 @@ def _parser() -> argparse.ArgumentParser:
         prog="course",
         description="Instructor tooling for the course, on top of nbgrader.",
     )
-    parser.add_argument("--root", type=Path, default=None,
-                        help="course folder (default: the nearest one at or above the current folder)")
-    parser.add_argument("--verbose", action="store_true", help="show nbgrader's log")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    _common_options(parser, default=lambda value: value)
+    # After the command the same options again; SUPPRESS keeps a value given before the command
+    # when it is not repeated after it.
+    common = argparse.ArgumentParser(add_help=False)
+    common_group = common.add_argument_group("options of every command")
+    _common_options(common_group, default=lambda value: argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser = functools.partial(sub.add_parser, parents=[common])  # every command, later ones too
 
     p = sub.add_parser("build", help="generate release/ and notebooks/ from source/")
     p.add_argument("--check", action="store_true",
@@ -39,9 +55,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", default=None,
                    help="write it only for this student (repeatable)")
 
-    p = sub.add_parser("export", help="export all grades to CSV")
-    p.add_argument("--output", type=Path, default=Path("grades.csv"),
-                   help="CSV file to write (default: grades.csv in the current folder)")
+    p = sub.add_parser("export", help="export all grades to CSV, or for Canvas's or Moodle's gradebook")
+    p.add_argument("--format", choices=("csv", "canvas", "moodle"), default="csv",
+                   help="csv: every grade, one row per student and assignment (nbgrader's CSV, "
+                        "with status columns); canvas, moodle: one row per student, one column per "
+                        "assignment, for the LMS's gradebook import (default: csv)")
+    p.add_argument("--output", type=Path, default=None,
+                   help="CSV file to write (default: grades.csv, grades-canvas.csv or "
+                        "grades-moodle.csv in the current folder)")
+
+    p = sub.add_parser("students", help="the class roster in the gradebook")
+    students = p.add_subparsers(dest="students_command", required=True, metavar="ACTION")
+    p = students.add_parser("import", parents=[common],
+                            help="add or update students from a CSV file (columns id, first_name, "
+                                 "last_name, email, lms_user_id)")
+    p.add_argument("roster", type=Path, metavar="ROSTER.csv")
 
     p = sub.add_parser("summary", help="per-exercise results of a class, hardest first")
     p.add_argument("assignment")
@@ -102,19 +130,45 @@ def _cmd_feedback(course: Course, args) -> int:
 
 
 def _cmd_export(course: Course, args) -> int:
-    from grader.grading import export
+    if args.format == "csv":
+        from grader.grading import export
 
-    print(f"grades written to {export(course, args.output)}")
+        print(f"grades written to {export(course, args.output or Path('grades.csv'))}")
+        return 0
+    from grader import lms
+    from grader.grading import read_statuses
+
+    dest = (args.output or Path(f"grades-{args.format}.csv")).resolve()
+    term = lms.read_term(course, read_statuses(course))
+    lms.WRITERS[args.format](term, dest)
+    for student, assignment, why in term.withheld:
+        print(f"warning: {student}, {assignment}: not graded, left blank ({why})", file=sys.stderr)
+    print(f"{_count(len(term.students), 'student')}, {_count(len(term.assignments), 'assignment')} "
+          f"({', '.join(term.assignments) or 'none graded yet'}) written to {dest} for {args.format}")
     return 0
+
+
+def _cmd_students(course: Course, args) -> int:
+    from grader.lms import import_roster
+
+    new, updated = import_roster(course, args.roster)
+    print(f"{_count(new, 'student')} added, {updated} updated in the gradebook")
+    return 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _cmd_summary(course: Course, args) -> int:
     from grader.grading import GRADED, read_statuses, summary
 
     rows = summary(course, args.assignment)
-    print(f"{'test cell':<32} {'mean':>7} {'max':>5} {'full':>5} {'zero':>5}")
-    for r in rows:
-        print(f"{r.notebook + ':' + r.grade_id:<32} {r.mean:7.2f} {r.max_score:5.1f} "
+    names = [f"{r.notebook}:{r.grade_id}" for r in rows]
+    width = max([len("test cell"), *map(len, names)])  # the longest cell name sets the column
+    print(f"{'test cell':<{width}} {'mean':>7} {'max':>5} {'full':>5} {'zero':>5}")
+    for name, r in zip(names, rows, strict=True):
+        print(f"{name:<{width}} {r.mean:7.2f} {r.max_score:5.1f} "
               f"{r.full:5d} {r.zero:5d}   (of {r.count})")
     unusual = {s: e for s, e in read_statuses(course).get(args.assignment, {}).items()
                if e["status"] != GRADED}
@@ -150,11 +204,43 @@ COMMANDS = {
     "feedback": _cmd_feedback,
     "export": _cmd_export,
     "summary": _cmd_summary,
+    "students": _cmd_students,
     "validate": _cmd_validate,
 }
 
 
+def _stdout_closed() -> bool:
+    """Whether nobody reads stdout any more (a pipe whose reader ended), not some other pipe."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows) or no real stdout
+        return True
+
+
+# The exit status of a command whose reader went away (`course summary A | head -3`), as a shell
+# reports a program ended by SIGPIPE.
+BROKEN_PIPE_STATUS = 128 + 13
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; a closed pipe on stdout (``| head``) ends it quietly."""
+    try:
+        try:
+            return _main(argv)
+        finally:
+            sys.stdout.flush()  # here, not at exit, where a closed pipe would print a traceback
+    except BrokenPipeError:
+        # Nothing more can reach the reader; point stdout at /dev/null so that Python's own
+        # flush at exit finds nowhere to fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return BROKEN_PIPE_STATUS
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     tools_on_path()
     try:
@@ -176,6 +262,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("course: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        if _stdout_closed():
+            raise  # the reader of stdout went away: main() ends quietly
+        if args.debug:
+            raise
+        print("course: internal error: BrokenPipeError (rerun with --debug)", file=sys.stderr)
+        return 3
     except Exception as err:  # noqa: BLE001 - one line for the user; --debug for the traceback
         if args.debug:
             raise
