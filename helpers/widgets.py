@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Mapping
 
 import ipywidgets as ipw
+import matplotlib.ticker as mticker
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -550,6 +551,7 @@ class InitializationExplorer(Explorer):
             raise ValueError(f"depth must lie in 1..{max_depth}, got {depth}")
         self.init, self.forward = init, forward
         self.width, self.seed = int(width), int(seed)
+        self._layers_cache: dict = {}
         data_rng = np.random.default_rng(self.seed + 1)
         self.X = data_rng.standard_normal((self.width, int(m)))
         self.upstream = data_rng.standard_normal((self.width, int(m)))
@@ -568,6 +570,14 @@ class InitializationExplorer(Explorer):
 
     def layers(self, scheme: str, activation: str, depth: int):
         """(activations [A1..AL], weight gradients [dW1..dWL]) of a net of ``depth`` layers."""
+        # Seeded, so one setting always gives the same layers: the figure and the readout share them.
+        key = (scheme, activation, depth)
+        if key not in self._layers_cache:
+            self._layers_cache.clear()  # one setting kept: a deep net's layers are not small
+            self._layers_cache[key] = self._compute_layers(scheme, activation, depth)
+        return self._layers_cache[key]
+
+    def _compute_layers(self, scheme: str, activation: str, depth: int):
         method, scale = self.SCHEMES[scheme]
         params = self.init([self.width] * (depth + 1), method, np.random.default_rng(self.seed), scale)
         acts = [np.asarray(A, dtype=float) for A in self.forward(self.X, params, activation)]
@@ -601,7 +611,8 @@ class InitializationExplorer(Explorer):
                 values = acts[layer - 1].ravel()
                 if activation == "relu":
                     values = values[values != 0]  # the switched-off units would hide the rest
-                ax.hist(np.clip(values, low, high), bins=40, range=(low, high), color=plots.COLORS[0])
+                counts, edges = np.histogram(np.clip(values, low, high), bins=40, range=(low, high))
+                ax.stairs(counts, edges, fill=True, color=plots.COLORS[0])  # one patch, not 40 bars
                 ax.set_title(f"layer {layer}: std {np.std(acts[layer - 1]):.2g}", fontsize=9)
                 ax.set_yticks([])
             ax = fig.add_subplot(grid[1, :])
@@ -611,6 +622,9 @@ class InitializationExplorer(Explorer):
                         label="std of the activations")
             ax.semilogy(layers, np.maximum([np.std(g) for g in grads], tiny), marker="s",
                         label="std of the weight gradient dW")
+            # Plain tick labels (1e-05): mathtext's 10^k costs more than the rest of the figure.
+            ax.yaxis.set_major_formatter(mticker.LogFormatter())
+            ax.yaxis.set_minor_formatter(mticker.LogFormatter(labelOnlyBase=False))
             ax.set_xlabel("layer")
             ax.set_xticks(layers)
             ax.legend(fontsize=8)
@@ -720,8 +734,11 @@ class DropoutExplorer(Explorer):
         top = max(float(np.abs(values).max(initial=0.0)), float(np.abs(after).max(initial=0.0)), 1e-12)
         bins = np.linspace(0.0 if values.min(initial=0.0) >= 0 else -top, top, 31)
         with plots.course_style():
-            ax_hist.hist(values, bins=bins, color=plots.COLORS[-1], alpha=0.35, label="before dropout")
-            ax_hist.hist(after, bins=bins, color=plots.COLORS[0], alpha=0.6, label="kept, after dropout")
+            # Filled steps, one patch per histogram: 30 bars each cost more to draw than the rest.
+            ax_hist.stairs(np.histogram(values, bins=bins)[0], bins, fill=True, color=plots.COLORS[-1],
+                           alpha=0.35, label="before dropout")
+            ax_hist.stairs(np.histogram(after, bins=bins)[0], bins, fill=True, color=plots.COLORS[0],
+                           alpha=0.6, label="kept, after dropout")
             ax_hist.axvline(s["mean_in"], color=plots.COLORS[-1], ls="--", lw=1.5,
                             label=f"mean of all, before: {s['mean_in']:.3f}")
             ax_hist.axvline(s["mean_out"], color=plots.COLORS[1], ls=":", lw=2,
