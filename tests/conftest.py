@@ -78,7 +78,7 @@ def root() -> Path:
 # loadfile --no-loadscope-reorder` hands them out longest first and both workers finish together.
 SLOWEST_FIRST = ("test_hostile_code.py", "test_autograde.py", "test_ui.py", "test_hostile_files.py",
                  "test_sandbox.py", "test_course_copy.py", "test_notebooks.py", "test_validate_cli.py",
-                 "test_build.py")
+                 "test_build.py", "test_book.py", "test_cli_term.py", "test_hints.py")
 
 
 def pytest_collection_modifyitems(items):
