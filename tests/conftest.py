@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -84,3 +85,15 @@ SLOWEST_FIRST = ("test_hostile_code.py", "test_autograde.py", "test_ui.py", "tes
 def pytest_collection_modifyitems(items):
     rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+@pytest.fixture
+def no_warnings_and_no_pyplot_figures():
+    """No warning (it would reach a notebook's stderr) and no pyplot figure left behind."""
+    import matplotlib.pyplot as plt  # only the tests that use this fixture need pyplot
+
+    before = plt.get_fignums()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+    assert plt.get_fignums() == before

@@ -5,7 +5,6 @@ from __future__ import annotations
 import warnings
 
 import matplotlib as mpl
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
@@ -16,13 +15,7 @@ from helpers.widgets import Explorer, OptimizerExplorer
 mpl.use("Agg")
 
 
-@pytest.fixture(autouse=True)
-def no_warnings_and_no_pyplot_figures():
-    before = plt.get_fignums()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        yield
-    assert plt.get_fignums() == before
+pytestmark = pytest.mark.usefixtures("no_warnings_and_no_pyplot_figures")
 
 
 SURFACES = [surfaces.ill_conditioned_quadratic(), surfaces.ill_conditioned_quadratic(2.0, 50.0),

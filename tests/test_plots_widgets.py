@@ -12,7 +12,6 @@ import warnings
 
 import ipywidgets as ipw
 import matplotlib as mpl
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from conftest import forward_difference
@@ -28,14 +27,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EPS = float(np.finfo(float).eps)
 
 
-@pytest.fixture(autouse=True)
-def no_warnings_and_no_pyplot_figures():
-    """Every test: no warning (it would reach a notebook's stderr), no pyplot figure left."""
-    before = plt.get_fignums()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        yield
-    assert plt.get_fignums() == before
+pytestmark = pytest.mark.usefixtures("no_warnings_and_no_pyplot_figures")
 
 
 @pytest.fixture
