@@ -19,6 +19,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import MissingEntry
 from nbgrader.plugins.export import CsvExportPlugin
+from nbgrader.utils import determine_grade, is_grade, is_solution
 from tqdm import tqdm
 
 from grader.course import CANARY_STUDENT, Course, CourseError
@@ -176,8 +177,23 @@ def _cell_timeout(course: Course) -> float:
     return float(course.config.Execute.get("timeout", 60) or 60)
 
 
-def _recheck(course: Course, assignment: str, student: str) -> dict[str, recheck.Result]:
-    """Clean re-check of each of the student's notebooks (see grader.recheck)."""
+def _scored(graded_path: Path) -> set[str] | None:
+    """The grade_ids of the test cells nbgrader scored above zero in a graded notebook, by
+    nbgrader's own rule (``determine_grade``); None when the notebook cannot be read."""
+    try:
+        nb = nbformat.from_dict(json.loads(graded_path.read_text()))
+        return {c.metadata.nbgrader.grade_id for c in nb.cells
+                if c.cell_type == "code" and is_grade(c) and not is_solution(c)
+                and (determine_grade(c)[0] or 0) > 0}
+    except Exception:  # noqa: BLE001 - unreadable: confirm every cell
+        return None
+
+
+def _recheck(course: Course, assignment: str, student: str,
+             warm: recheck.WarmRunner | None = None) -> dict[str, recheck.Result]:
+    """Clean re-check of each of the student's notebooks (see grader.recheck), as far as it can
+    matter: the re-check only lowers scores, so stubs as released and the tests nbgrader failed
+    after them need no second run (``recheck.until_last``)."""
     timeout = _cell_timeout(course)
     grace = float(course.config.GuardedExecute.get("interrupt_grace", recheck.INTERRUPT_GRACE))
     results = {}
@@ -186,7 +202,9 @@ def _recheck(course: Course, assignment: str, student: str) -> dict[str, recheck
         submitted = course.root / "submitted" / student / assignment / src.name
         if submitted.is_file():
             try:
-                results[src.stem] = recheck.run(src, submitted, graded, course.root, timeout, grace)
+                results[src.stem] = recheck.run(src, submitted, graded, course.root, timeout, grace,
+                                                confirm=_scored(graded / src.name), warm=warm,
+                                                release_path=course.root / "release" / assignment / src.name)
             except Exception:  # noqa: BLE001 - one submission must not stop the class
                 results[src.stem] = recheck.Result()  # incomplete: its passes are not confirmed
     return results
@@ -357,7 +375,8 @@ def _first_failure(graded_nb_path: Path) -> str:
     return ""
 
 
-def canary(course: Course, assignment: str, worker: Worker, limit: float) -> None:
+def canary(course: Course, assignment: str, worker: Worker, limit: float,
+           warm: recheck.WarmRunner | None = None) -> None:
     """Grade the instructor's solution as a student (nbgrader, sandbox, re-check); unless it
     earns full marks, raise ``CourseError`` naming the first cell that failed and its error.
 
@@ -371,7 +390,7 @@ def canary(course: Course, assignment: str, worker: Worker, limit: float) -> Non
         result = worker.grade(CANARY, limit)
         if not result["success"]:
             raise CourseError(f"the instructor's solution cannot be graded here: {_first_error(result)}")
-        rechecks = _recheck(course, assignment, CANARY)
+        rechecks = _recheck(course, assignment, CANARY, warm)
         score = max_score = 0.0
         failures = []
         with course.api.gradebook as gb:
@@ -439,10 +458,12 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
     workers = [Worker(course, assignment) for _ in range(jobs)]
     for worker in workers:
         worker.start()  # they import nbgrader while the canary is graded
+    warm = recheck.WarmRunner()
     idle: queue.Queue = queue.Queue()
     try:
         if check_solution:
-            canary(course, assignment, workers[0], _time_limit(course, assignment, CANARY, source_cells))
+            canary(course, assignment, workers[0], _time_limit(course, assignment, CANARY, source_cells),
+                   warm)
         for worker in workers:
             idle.put(worker)
 
@@ -459,7 +480,7 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
             if not outcome.graded:
                 outcome.problem = _first_error(result)
                 return outcome, None
-            return outcome, _recheck(course, assignment, student)
+            return outcome, _recheck(course, assignment, student, warm)
 
         by_student, found_by_recheck = {}, {}
         bar = tqdm(total=len(found), desc=f"autograde {assignment}", unit="student",
@@ -478,6 +499,7 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
     finally:
         for worker in workers:
             worker.close()
+        warm.close()
     outcomes = [by_student[s] for s in found]
     # One writer from here on: this process, with every worker gone.
     with course.api.gradebook as gb:

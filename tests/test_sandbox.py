@@ -66,6 +66,21 @@ def test_plan_runs_a_duplicated_test_once_from_source():
     assert [c["kind"] for c in plan if c["grade_id"] == "test-f"] == ["test", "student"]
 
 
+def test_the_recheck_stops_where_nothing_after_it_can_lower_a_score_or_show_tampering():
+    stubs = {"f": "def f(): raise NotImplementedError", "g": "def g(): raise NotImplementedError"}
+    student = _nb(("imports", "given", "import math"), ("f", "solution", stubs["f"]),
+                  ("test-f", "test", ""), ("g", "solution", stubs["g"]), ("test-g", "test", ""))
+    plan = recheck.plan(SOURCE, student)
+    assert recheck.until_last(plan, set(), stubs) == []  # blank, nothing passed: nothing to run
+    assert [c["grade_id"] for c in recheck.until_last(plan, {"test-f"}, stubs)] == [
+        "imports", "f", "test-f"]  # g is its stub and nbgrader failed test-g
+    plan[3]["code"] = "def g(): return 2"  # the student's own g: run, with the test that calls it
+    assert [c["grade_id"] for c in recheck.until_last(plan, set(), stubs)] == [
+        "imports", "f", "test-f", "g", "test-g"]
+    plan.append({"kind": "student", "grade_id": None, "code": "x = 1"})  # a cell of their own
+    assert len(recheck.until_last(plan, set(), stubs)) == len(plan)
+
+
 def test_guard_names_and_undoes_changes():
     module = types.ModuleType("helpers.fake")
 
@@ -103,7 +118,12 @@ def test_recheck_passes_a_correct_notebook_and_catches_a_patched_checker(tmp_pat
     assert result.complete and result.tampered == []
     assert result.passed and all(result.passed.values()), result.passed
     src, path = _solved_gradients(tmp_path, "from helpers import checks\nchecks.check_close = print")
-    result = recheck.run(src, path, tmp_path, tmp_path, timeout=30)
+    warm = recheck.WarmRunner()  # the runner forked from a warm one: the same verdicts
+    try:
+        result = recheck.run(src, path, tmp_path, tmp_path, timeout=30, warm=warm)
+    finally:
+        warm.close()
+    assert warm.proc.returncode is not None
     assert "helpers.checks.check_close" in result.tampered
     assert all(result.passed.values())  # undone before the tests ran: a correct notebook still passes
 

@@ -230,7 +230,10 @@ def validate(page) -> tuple[str, str]:
     return outcome, text
 
 
-@pytest.mark.parametrize("path", RELEASE_NOTEBOOKS, ids=nb_id)
+# The button, on one untouched release notebook (the newest topic; 01 is filled in below). That
+# every test of every release notebook fails untouched is nbgrader's own validate --invert, without
+# a browser, in tests/test_notebooks.py; each notebook renders in the lab: the self-study test below.
+@pytest.mark.parametrize("path", RELEASE_NOTEBOOKS[-1:], ids=nb_id)
 def test_release_notebook_opens_and_validate_reports_failing_checks(page, lab, path):
     rel = path.relative_to(ROOT).as_posix()
     open_notebook(page, lab, rel)

@@ -7,6 +7,9 @@ Guarantees: the given and test cells run in a trusted process (``runner``), take
 the runner alone decides whether each check passed. Whatever student code changes on its own
 side (NumPy, the checks, builtins, the process, the pipe) cannot make a check pass; what it
 changed is reported. ``recheck.run`` re-checks one notebook and returns its ``recheck.Result``.
+It re-runs what can still matter (``recheck.until_last``): since it only ever lowers nbgrader's
+score, stubs left as released and the tests nbgrader failed after them are not run twice. Test
+runners are forked from a ``recheck.WarmRunner`` (imports done once; it never runs a job itself).
 
 - ``recheck``: the plan of cells, ``run`` and what both child processes share;
 - ``runner``: the test runner (``python -m grader.recheck.runner``);

@@ -27,10 +27,14 @@ import ast
 import contextlib
 import json
 import os
+import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,10 +111,48 @@ class Result:
     complete: bool = False  # False: the test runner died or ran out of time before the end
 
 
+def until_last(cells: list[dict], confirm, stubs: dict[str, str]) -> list[dict]:
+    """The part of ``cells`` that can change a score or show tampering: up to the last test cell
+    in ``confirm`` or the last student cell that is not its release stub (``stubs``: grade_id ->
+    code), whichever is later, and the cells after that one until the next student cell (the
+    test that calls it). The re-check only ever lowers a score; what is cut holds only stubs as
+    released and tests nbgrader already failed. Nothing to confirm and no student code: no cells.
+    """
+    def own(cell: dict) -> bool:
+        return cell["kind"] == "student" and cell["code"].strip() != stubs.get(cell["grade_id"], None)
+
+    pivot = max((i for i, c in enumerate(cells)
+                 if (c["kind"] == "test" and c["grade_id"] in confirm) or own(c)), default=-1)
+    if pivot < 0:
+        return []
+    end = next((i for i in range(pivot + 1, len(cells)) if cells[i]["kind"] == "student"), len(cells))
+    return cells[:end]
+
+
+def stubs_of(release_path: Path | None) -> dict[str, str]:
+    """grade_id -> code of each answer cell of the release notebook, stripped ({} if none)."""
+    import nbformat
+
+    if release_path is None or not release_path.is_file():
+        return {}
+    try:
+        nb = nbformat.read(str(release_path), as_version=4)
+    except Exception:  # noqa: BLE001 - no stubs known: every student cell counts as the student's
+        return {}
+    return {_meta(c)["grade_id"]: c.source.strip() for c in nb.cells
+            if c.cell_type == "code" and _meta(c).get("solution") and _meta(c).get("grade_id")}
+
+
 def run(source_path: Path, submitted_path: Path, cwd: Path, course_root: Path, timeout: float,
-        grace: float = INTERRUPT_GRACE) -> Result:
+        grace: float = INTERRUPT_GRACE, confirm=None, warm: WarmRunner | None = None,
+        release_path: Path | None = None) -> Result:
     """Re-check one notebook; student code runs sandboxed from ``cwd``; ``timeout`` per cell (s),
-    ``grace`` for student code to obey an interrupt."""
+    ``grace`` for student code to obey an interrupt.
+
+    ``confirm``: the grade_ids of the test cells that need confirming (those nbgrader scored above
+    zero); with it, the run stops where nothing after can matter (``until_last``, the answer
+    stubs read from ``release_path``); default: every cell. ``warm``: a ``WarmRunner`` to fork
+    the test runner from (default: a new process)."""
     # Imported here, not at the top: both child processes import this module, and nbformat
     # (jsonschema) takes a second and a half to import; kernels imports matplotlib.
     import nbformat
@@ -119,6 +161,10 @@ def run(source_path: Path, submitted_path: Path, cwd: Path, course_root: Path, t
 
     source_nb = nbformat.read(str(source_path), as_version=4)
     cells = plan(source_nb, nbformat.read(str(submitted_path), as_version=4))
+    if confirm is not None:
+        cells = until_last(cells, set(confirm), stubs_of(release_path))
+        if not cells:
+            return Result(complete=True)
     uid = sandbox.new_uid()
     folder = kernels.kernel_dir(uid)
     student_cmd = kernels.sandboxed([sys.executable, "-P", "-m", "grader.recheck.student_side", "{fd}"],
@@ -130,16 +176,14 @@ def run(source_path: Path, submitted_path: Path, cwd: Path, course_root: Path, t
     # Every cell may take its timeout, and each restart of student code its grace and a start.
     deadline = (timeout + grace + 10) * (len(cells) + 1) + 60 + STARTUP_TIMEOUT
     result = Result()
-    proc = subprocess.Popen([sys.executable, "-P", "-m", "grader.recheck.runner"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "MPLBACKEND": "Agg", **kernels.ONE_THREAD})
+    started = warm.spawn() if warm is not None else None
     try:
-        out, _ = proc.communicate(json.dumps(job).encode(), timeout=deadline)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        result.notes.append("the clean re-check ran out of time")
+        if started is not None:
+            out, late = _talk(*started, json.dumps(job).encode(), deadline)
+        else:
+            out, late = _talk_to_new(json.dumps(job).encode(), deadline)
+        if late:
+            result.notes.append("the clean re-check ran out of time")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     for line in out.decode(errors="replace").splitlines():
@@ -153,6 +197,104 @@ def run(source_path: Path, submitted_path: Path, cwd: Path, course_root: Path, t
         result.notes += [n for n in item.get("notes", []) if n not in result.notes]
         result.complete = result.complete or bool(item.get("done"))
     return result
+
+
+def _runner_env() -> dict[str, str]:
+    from grader.containment import kernels
+
+    return {**os.environ, "MPLBACKEND": "Agg", **kernels.ONE_THREAD}
+
+
+def _talk_to_new(job: bytes, deadline: float) -> tuple[bytes, bool]:
+    """Run the job in a new test runner process; (its output, whether it ran out of time)."""
+    proc = subprocess.Popen([sys.executable, "-P", "-m", "grader.recheck.runner"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
+                            env=_runner_env())
+    try:
+        out, _ = proc.communicate(job, timeout=deadline)
+        return out, False
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        return out, True
+
+
+def _talk(pid: int, stdin: int, stdout: int, job: bytes, deadline: float) -> tuple[bytes, bool]:
+    """Send the job to a forked test runner (``pid``, heading a session) and read its output
+    until it ends or ``deadline`` seconds pass (then its whole session is killed)."""
+    chunks, late = [], False
+    try:
+        with open(stdin, "wb") as fh:  # read whole by the runner before it writes anything
+            fh.write(job)
+    except OSError:
+        pass
+    end = time.monotonic() + deadline
+    with open(stdout, "rb", buffering=0) as fh:
+        while True:
+            left = end - time.monotonic()
+            if left <= 0 or not select.select([fh], [], [], left)[0]:
+                late = True
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
+                break
+            chunk = fh.read(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b"".join(chunks), late
+
+
+class WarmRunner:
+    """A ``runner --serve`` process: each re-check's test runner is forked from it, NumPy,
+    matplotlib and the helpers already imported (a second of start-up saved per notebook).
+
+    It never runs a job or student code itself; a forked runner is the same as a new one. Used
+    from several threads; ``close`` stops it (the runners it forked end with their jobs)."""
+
+    def __init__(self):
+        ours, theirs = socket.socketpair()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-P", "-m", "grader.recheck.runner", "--serve", str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True, env=_runner_env())
+        theirs.close()
+        self.sock = ours
+        self.lock = threading.Lock()
+
+    def spawn(self) -> tuple[int, int, int] | None:
+        """(pid, its stdin, its stdout) of a new test runner; None if the warm runner is gone."""
+        in_r, in_w = os.pipe()
+        out_r, out_w = os.pipe()
+        try:
+            with self.lock:
+                socket.send_fds(self.sock, [b"run"], [in_r, out_w])
+                answer = b""
+                while not answer.endswith(b"\n"):
+                    if not select.select([self.sock], [], [], STARTUP_TIMEOUT)[0]:
+                        raise OSError("the warm runner did not answer")
+                    part = self.sock.recv(64)
+                    if not part:
+                        raise OSError("the warm runner is gone")
+                    answer += part
+            return int(answer), in_w, out_r
+        except (OSError, ValueError):
+            os.close(in_w)
+            os.close(out_r)
+            return None
+        finally:
+            os.close(in_r)
+            os.close(out_w)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
 
 
 # ---------------------------------------------------------------- for both child processes
