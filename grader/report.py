@@ -91,7 +91,7 @@ class CellRow:
 class Failure:
     """A failure seen in the autograded notebooks: a recognised mistake or another error."""
 
-    cell: str  # notebook:grade_id (or notebook:cell N)
+    cell: str  # notebook:grade_id of the test cell
     text: str
     recognised: bool
     students: list[str] = field(default_factory=list)
@@ -159,8 +159,8 @@ def _read(path: Path):
 
 
 def failures(course: Course, assignment: str, students: list[str]) -> list[Failure]:
-    """What failed in the autograded notebooks of ``students``: recognised mistakes (from the
-    checks' "likely mistake:" lines) and other errors (their first line), with who made each."""
+    """What failed in the test cells of the autograded notebooks of ``students``: recognised
+    mistakes (the checks' "likely mistake:" lines) and other errors (their first line), and who."""
     found: dict[tuple[str, str, bool], set[str]] = defaultdict(set)
     for student in students:
         folder = course.root / "autograded" / student / assignment
@@ -168,9 +168,11 @@ def failures(course: Course, assignment: str, students: list[str]) -> list[Failu
             nb = _read(path)
             if nb is None:
                 continue
-            for index, cell in enumerate(nb.cells):
-                grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-                where = f"{path.stem}:{grade_id or f'cell {index}'}"
+            for cell in nb.cells:
+                meta = cell.get("metadata", {}).get("nbgrader", {})
+                if not meta.get("grade") or cell.get("cell_type") != "code":
+                    continue  # a failure elsewhere follows from an answer; its test says which
+                where = f"{path.stem}:{meta.get('grade_id')}"
                 for out in cell.get("outputs", []):
                     if out.get("output_type") != "error":
                         continue
@@ -271,7 +273,7 @@ def _short(label: str, width: int = 40) -> str:
 
 def pass_rate_plot(cells: list[CellRow]) -> str:
     with _style():
-        fig = _figure(6.4, 0.8 + 0.32 * max(1, len(cells)))
+        fig = _figure(6.4, 1.1 + 0.32 * max(1, len(cells)))
         ax = fig.add_subplot()
         labels = [_short(c.label) for c in cells]
         n = [max(1, len(c.scores)) for c in cells]
@@ -285,7 +287,7 @@ def pass_rate_plot(cells: list[CellRow]) -> str:
         ax.invert_yaxis()  # hardest first, at the top
         ax.set_xlim(0, 100)
         ax.set_xlabel("% of the counted submissions")
-        ax.legend(loc="lower right", fontsize="small")
+        fig.legend(loc="outside upper center", ncols=3, fontsize="small")
         return _png(fig)
 
 

@@ -45,7 +45,11 @@ def _graded_notebook(path: Path, errors: dict[str, tuple[str, str]]) -> None:
     """An autograded notebook: a passing cell, then one test cell per grade_id failing with
     (ename, evalue)."""
     nb = nbformat.v4.new_notebook()
-    nb.cells.append(nbformat.v4.new_code_cell("import numpy as np"))
+    # An ungraded cell that failed too (a demo using an unanswered function): no test's failure.
+    demo = nbformat.v4.new_code_cell("plot(answer())")
+    demo.outputs = [nbformat.v4.new_output("error", ename="NameError", evalue="name 'x' is not defined",
+                                           traceback=[])]
+    nb.cells.append(demo)
     for grade_id in errors:
         cell = nbformat.v4.new_code_cell("check()")
         cell.metadata["nbgrader"] = {"grade": True, "grade_id": grade_id, "points": 1,
