@@ -130,7 +130,7 @@ def _cmd_autograde(course: Course, args) -> int:
     for o in outcomes:
         status = o.status + (f": {o.problem}" if o.problem else "")
         if o.student in late:
-            status += f" (late: {late[o.student].text})"
+            status += f" ({late[o.student].text})"
         print(f"{o.student:<{width}}  {o.score:6.2f} / {o.max_score:<6.2f}  {status}")
     failed = [o.student for o in outcomes if not o.graded]
     review = [o.student for o in outcomes if o.graded and o.problem]

@@ -161,13 +161,15 @@ def sync(course: Course, assignment: str) -> None:
 
 
 def set_due(course: Course, assignment: str, text: str) -> datetime | None:
-    """Record the due date ``text`` ('none' removes it) of ``assignment``; the date recorded."""
+    """Record the due date ``text`` ('none' removes it) of ``assignment``, and settle the late
+    penalties of the submissions already graded; the date recorded."""
     course.require_assignment(assignment)
     if assignment in configured(course):
         raise CourseError(f"the due date of {assignment} is set in nbgrader_config.py "
                           "(c.Deadlines.due): change it there")
     due = None if text.strip().lower() == "none" else parse_due(text, settings(course).timezone)
     _record(course, assignment, due)
+    settle(course, assignment)  # penalties already assigned follow the new date
     return due
 
 

@@ -121,6 +121,8 @@ def graded(tmp_path_factory):
             expected[(assignment, student)] = (score, total_max)
         proc = run_course("--root", str(course), "autograde", assignment, "--jobs", "2")
         assert proc.returncode == 0, proc.stdout + proc.stderr
+        if assignment == LATE_ASSIGNMENT:
+            (course / "autograde-late.txt").write_text(proc.stdout)  # for the late-work test
     return course, expected
 
 
@@ -213,8 +215,13 @@ def test_feedback_for_every_student_never_shows_hidden_tests(graded, assignment)
 
 # --- late work and the class report ----------------------------------------------------------------
 
-def test_late_work_is_flagged_in_summary_and_export(graded):
-    course, _ = graded
+def test_late_work_is_flagged_in_autograde_summary_and_export(graded):
+    course, expected = graded
+    lines = {line.split()[0]: line for line in (course / "autograde-late.txt").read_text().splitlines()}
+    score, max_score = expected[(LATE_ASSIGNMENT, MISTAKEN)]
+    raw = score / (1 - 0.2)
+    assert lines[MISTAKEN].endswith(f"graded (1 day 2 h late, penalty {raw - score:g} points)")
+    assert lines["solved"].endswith("graded")
     proc = run_course("--root", str(course), "summary", LATE_ASSIGNMENT)
     assert proc.returncode == 0, proc.stderr
     late = proc.stdout.split("late submissions ", 1)[1].splitlines()

@@ -186,6 +186,12 @@ def test_course_assignment_shows_sets_and_removes_a_due_date(fresh_class, course
     assert status == 2 and "is not YYYY-MM-DD HH:MM" in err
     assert course("--root", fresh_class, "assignment", "hw2", "--due", "none")[1] == "hw2: no due date\n"
     assert course("--root", fresh_class, "assignment", "hw9")[0] == 2
+    # A later date for hw1: ada (26 h after the old one) is on time, her penalty gone at once.
+    status, out, err = course("--root", fresh_class, "assignment", "hw1", "--due", "2027-01-17 12:00")
+    assert (status, out) == (0, "hw1: due 2027-01-17 12:00 UTC (in the gradebook)\n"), err
+    assert deadlines.late_submissions(Course(fresh_class)) == []
+    with Course(fresh_class).api.gradebook as gb:
+        assert float(gb.find_submission("hw1", "ada").late_submission_penalty) == 0.0
 
 
 def test_a_due_date_in_the_configuration_goes_into_the_gradebook_and_wins(fresh_class, course):
