@@ -29,6 +29,7 @@ from grader.preprocessors import (
     LimitOutputBytes,
     NormalizeSubmission,
 )
+from grader.deadlines import SharePerDayLate
 
 c = get_config()  # noqa: F821 - injected by traitlets when nbgrader loads this file
 
@@ -75,3 +76,15 @@ c.GenerateAssignment.preprocessors = [*GenerateAssignment().preprocessors, DropI
 # Student stub for every solution region.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Late work (grader.deadlines). Due dates: `course assignment A --due 'YYYY-MM-DD HH:MM'` records one
+# in the gradebook, or list them here (copied into the gradebook before each `course autograde`):
+# c.Deadlines.due = {"01_gradients": "2027-01-15 23:59"}
+# A due date without a zone is in this one (UTC unless changed; "Europe/Berlin", "+01:00", ...).
+c.Deadlines.timezone = "UTC"
+# nbgrader's late-penalty plugin: a share of each late notebook's score per started day late
+# (timestamp.txt of the submission against the due date), at most max_share.
+c.AssignLatePenalties.plugin_class = SharePerDayLate
+c.SharePerDayLate.share_per_day = 0.1
+c.SharePerDayLate.max_share = 1.0
+c.SharePerDayLate.grace_minutes = 0

@@ -74,6 +74,19 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="per-exercise results of a class, hardest first")
     p.add_argument("assignment")
 
+    p = sub.add_parser("report", help="one HTML page on a class: distribution, tests, mistakes, "
+                                      "late work; without ASSIGNMENT, the whole term")
+    p.add_argument("assignment", nargs="?", default=None)
+    p.add_argument("--output", type=Path, default=None,
+                   help="HTML file to write (default: report-ASSIGNMENT.html, or report-term.html, "
+                        "in the current folder)")
+
+    p = sub.add_parser("assignment", help="show an assignment's due date, or set it with --due")
+    p.add_argument("assignment")
+    p.add_argument("--due", default=None, metavar="'YYYY-MM-DD HH:MM'",
+                   help="the due date, in UTC unless followed by a zone ('... Europe/Berlin', "
+                        "'... +01:00') or c.Deadlines.timezone says otherwise; 'none' removes it")
+
     p = sub.add_parser("validate", help="run a notebook's tests as the grader will; exit 1 if any fails")
     p.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
     return parser
@@ -96,6 +109,7 @@ def _cmd_build(course: Course, args) -> int:
 
 
 def _cmd_autograde(course: Course, args) -> int:
+    from grader import deadlines
     from grader.containment import sandbox
     from grader.grading import autograde
 
@@ -108,11 +122,15 @@ def _cmd_autograde(course: Course, args) -> int:
               + "no network, the course hidden, resource limits", file=sys.stderr)
     if args.jobs is not None and args.jobs < 1:
         raise CourseError(f"--jobs must be at least 1, not {args.jobs}")
+    deadlines.sync(course, args.assignment)  # a due date from nbgrader_config.py, before grading
     outcomes = autograde(course, args.assignment, args.student, progress=sys.stderr.isatty(),
                          jobs=args.jobs, log=lambda line: print(line, file=sys.stderr, flush=True))
+    late = {item.student: item for item in deadlines.settle(course, args.assignment)}
     width = max(len(o.student) for o in outcomes)
     for o in outcomes:
         status = o.status + (f": {o.problem}" if o.problem else "")
+        if o.student in late:
+            status += f" ({late[o.student].text})"
         print(f"{o.student:<{width}}  {o.score:6.2f} / {o.max_score:<6.2f}  {status}")
     failed = [o.student for o in outcomes if not o.graded]
     review = [o.student for o in outcomes if o.graded and o.problem]
@@ -131,9 +149,12 @@ def _cmd_feedback(course: Course, args) -> int:
 
 def _cmd_export(course: Course, args) -> int:
     if args.format == "csv":
+        from grader.deadlines import mark_csv
         from grader.grading import export
 
-        print(f"grades written to {export(course, args.output or Path('grades.csv'))}")
+        dest = export(course, args.output or Path("grades.csv"))
+        mark_csv(course, dest)  # seconds_late and late columns
+        print(f"grades written to {dest}")
         return 0
     from grader import lms
     from grader.grading import read_statuses
@@ -176,6 +197,32 @@ def _cmd_summary(course: Course, args) -> int:
         print(f"\nsubmissions whose score is not an ordinary grade ({len(unusual)}):")
         for student, entry in sorted(unusual.items()):
             print(f"  {student}: {entry['status']}: {entry.get('detail', '')}")
+    from grader.deadlines import describe, late_submissions
+
+    late = late_submissions(course, args.assignment)
+    if late:
+        print(f"\nlate submissions ({len(late)}, {describe(course, args.assignment)}):")
+        for item in late:
+            print(f"  {item.student}: {item.text}")
+    return 0
+
+
+def _cmd_report(course: Course, args) -> int:
+    from grader.report import write
+
+    if args.assignment is not None:
+        course.require_assignment(args.assignment)
+    print(f"report written to {write(course, args.assignment, args.output)}")
+    return 0
+
+
+def _cmd_assignment(course: Course, args) -> int:
+    from grader import deadlines
+
+    course.require_assignment(args.assignment)
+    if args.due is not None:
+        deadlines.set_due(course, args.assignment, args.due)
+    print(f"{args.assignment}: {deadlines.describe(course, args.assignment)}")
     return 0
 
 
@@ -206,6 +253,8 @@ COMMANDS = {
     "summary": _cmd_summary,
     "students": _cmd_students,
     "validate": _cmd_validate,
+    "report": _cmd_report,
+    "assignment": _cmd_assignment,
 }
 
 

@@ -514,3 +514,22 @@ def shape_slip(got: tuple, expected: tuple) -> str | None:
     if int(np.prod(got)) == int(np.prod(expected)):
         return "same number of entries: check keepdims, a reshape or which axis you summed."
     return None
+
+
+# --- Reading failures back ------------------------------------------------------------------------
+# A failed check's message names a recognised mistake on a line of its own, after this label; the
+# instructor's report (grader.report) counts the same sentences the students read.
+
+MISTAKE_LABEL = "likely mistake:"
+
+
+def likely_mistakes(message: str) -> list[str]:
+    """The mistakes a failed check's message names, one sentence each, in order."""
+    found = []
+    for line in str(message).splitlines():
+        line = line.strip()
+        if line.startswith(MISTAKE_LABEL):
+            sentence = line[len(MISTAKE_LABEL):].strip()
+            if sentence:
+                found.append(sentence)
+    return found

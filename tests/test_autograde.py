@@ -5,6 +5,10 @@ submission with its first function left as its stub and a harmless warning in an
 answer scores exactly the points of the other tests.
 Feedback, the CSV export and the per-exercise summary are produced from the same gradebook.
 Broken, hostile and altered submissions, re-grading and output caps: tests/test_hostile_*.py.
+
+Late work and the class report: the first assignment has a due date in the course's configuration,
+the solved submission is on time and one more student, "mistaken", hands in two answers with
+mistakes the checks recognise, 26 hours late (the course's penalty: 10% per started day).
 """
 
 from __future__ import annotations
@@ -42,6 +46,26 @@ def submission(release_nb, answers: dict[str, str]):
     return nb
 
 
+LATE_ASSIGNMENT, MISTAKEN = ASSIGNMENTS[0], "mistaken"
+DUE = "2027-01-15 23:59"
+# (answer, the solution's line, the mistaken line, the sentence its check names)
+MISTAKES = (
+    ("linreg_forward", "return w @ X + bias.reshape(1, 1)", "return w @ X",
+     "b is missing: y_hat = w X + b."),
+    ("mse_loss", "/ y.size)", ")",
+     "the 1/m is missing: this is the sum of squared errors, not their mean."),
+)
+
+
+def mistaken_answers(answers: dict[str, str]) -> dict[str, str]:
+    """Every answer of the first assignment right but two, each with a mistake its check names."""
+    wrong = dict(answers)
+    for name, right, mistaken, _ in MISTAKES:
+        assert right in wrong[name], f"{name}'s solution changed: update MISTAKES"
+        wrong[name] = wrong[name].replace(right, mistaken, 1)
+    return wrong
+
+
 def points(source_nb) -> dict[str, float]:
     return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
             for c in source_nb.cells if nbgrader_meta(c).get("grade")}
@@ -51,13 +75,16 @@ def points(source_nb) -> dict[str, float]:
 def graded(tmp_path_factory):
     """A course copy with fixture submissions, autograded once; returns (root, expectations)."""
     course = copy_course(tmp_path_factory.mktemp("class") / "course")
+    config = course / "nbgrader_config.py"
+    config.write_text(config.read_text() + f"\nc.Deadlines.due = {{{LATE_ASSIGNMENT!r}: {DUE!r}}}\n")
     expected = {}  # (assignment, student) -> (score, max_score)
     for assignment in ASSIGNMENTS:
-        total_max, expected_scores = 0.0, {}
+        total_max, expected_scores, pts_all = 0.0, {}, {}
         for src in sorted((ROOT / "source" / assignment).glob("*.ipynb")):
             source_nb = read_nb(src)
             release_nb = read_nb(ROOT / "release" / assignment / src.name)
             answers, pts = solution_sources(source_nb), points(source_nb)
+            pts_all.update(pts)
             total_max += sum(pts.values())
             variants = {"solved": answers, "untouched": {}}
             # One submission for two behaviours: the first answer missing costs exactly its
@@ -74,6 +101,8 @@ def graded(tmp_path_factory):
                 **{k: v for k, v in answers.items() if k != first},
                 warner: answers[warner].replace(
                     '    """\n', '    """\n    __import__("warnings").warn("harmless", UserWarning)\n', 1)}
+            if assignment == LATE_ASSIGNMENT:
+                variants[MISTAKEN] = mistaken_answers(answers)
             for student, filled in variants.items():
                 nb = submission(release_nb, filled)
                 out = course / "submitted" / student / assignment / src.name
@@ -81,10 +110,19 @@ def graded(tmp_path_factory):
                 nbformat.write(nb, str(out))
                 lost = sum(p for g, p in pts.items() if g.removeprefix("test-") not in filled)
                 expected_scores[student] = expected_scores.get(student, 0.0) + sum(pts.values()) - lost
+        if assignment == LATE_ASSIGNMENT:
+            # nbgrader's timestamp.txt, as its exchange writes it: solved on time, mistaken late.
+            for student, stamp in (("solved", "2027-01-15 23:00:00.000000 UTC"),
+                                   (MISTAKEN, "2027-01-17 01:59:00.000000 UTC")):
+                (course / "submitted" / student / assignment / "timestamp.txt").write_text(stamp)
+            wrong = sum(pts_all[f"test-{name}"] for name, *_ in MISTAKES)
+            expected_scores[MISTAKEN] = (total_max - wrong) * (1 - 0.2)  # 2 started days late
         for student, score in expected_scores.items():
             expected[(assignment, student)] = (score, total_max)
         proc = run_course("--root", str(course), "autograde", assignment, "--jobs", "2")
         assert proc.returncode == 0, proc.stdout + proc.stderr
+        if assignment == LATE_ASSIGNMENT:
+            (course / "autograde-late.txt").write_text(proc.stdout)  # for the late-work test
     return course, expected
 
 
@@ -173,3 +211,63 @@ def test_feedback_for_every_student_never_shows_hidden_tests(graded, assignment)
         assert not leaked, f"{path}: hidden test code in feedback: {leaked[:3]}"
         checked += 1
     assert checked >= 3
+
+
+# --- late work and the class report ----------------------------------------------------------------
+
+def test_late_work_is_flagged_in_autograde_summary_and_export(graded):
+    course, expected = graded
+    lines = {line.split()[0]: line for line in (course / "autograde-late.txt").read_text().splitlines()}
+    score, max_score = expected[(LATE_ASSIGNMENT, MISTAKEN)]
+    raw = score / (1 - 0.2)
+    assert lines[MISTAKEN].endswith(f"graded (1 day 2 h late, penalty {raw - score:g} points)")
+    assert lines["solved"].endswith("graded")
+    proc = run_course("--root", str(course), "summary", LATE_ASSIGNMENT)
+    assert proc.returncode == 0, proc.stderr
+    late = proc.stdout.split("late submissions ", 1)[1].splitlines()
+    assert late[0] == f"(1, due {DUE} UTC (c.Deadlines.due in nbgrader_config.py)):"
+    assert re.fullmatch(rf"  {MISTAKEN}: 1 day 2 h late, penalty [0-9.]+ points", late[1]), late
+    rows = {(r["assignment"], r["student_id"]): r for r in _export(course)}
+    assert (rows[(LATE_ASSIGNMENT, MISTAKEN)]["late"], rows[(LATE_ASSIGNMENT, MISTAKEN)]["seconds_late"]) \
+        == ("yes", str(26 * 3600))
+    assert rows[(LATE_ASSIGNMENT, "solved")]["late"] == "no"
+    assert rows[(ASSIGNMENTS[1], MISTAKEN)]["late"] == ""  # no submission
+
+
+def _table_rows(page: str, heading: str) -> list[list[str]]:
+    section = page.split(f"<h2>{heading}</h2>", 1)[1].split("</table>", 1)[0]
+    return [[" ".join(_visible_text(cell).split()) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", section, re.S)][1:]
+
+
+def test_the_report_counts_the_mistakes_the_checks_named(graded, tmp_path):
+    course, expected = graded
+    dest = tmp_path / "report.html"
+    proc = run_course("--root", str(course), "report", LATE_ASSIGNMENT, "--output", str(dest))
+    assert proc.returncode == 0 and str(dest) in proc.stdout, proc.stderr
+    page = dest.read_text()
+    recognised = _table_rows(page, "Mistakes the checks recognised")
+    mistakes = {(cell, what): who for cell, what, _, who in recognised}
+    for name, _, _, sentence in MISTAKES:
+        assert mistakes[(f"{notebook_stem(LATE_ASSIGNMENT)}:test-{name}", sentence)] == MISTAKEN
+    others = _table_rows(page, "Other failures")
+    assert any(what.startswith("NotImplementedError") and "untouched" in who for _, what, _, who in others)
+    flagged = {row[0]: row for row in _table_rows(page, "Late, not graded and needs review")}
+    score, max_score = expected[(LATE_ASSIGNMENT, MISTAKEN)]
+    assert flagged[MISTAKEN][2:4] == ["1 day 2 h", f"{score:g} / {max_score:g}"]
+    assert set(flagged) == {MISTAKEN}
+    term = tmp_path / "term.html"
+    proc = run_course("--root", str(course), "report", "--output", str(term))
+    assert proc.returncode == 0, proc.stderr
+    students = {row[0]: row[1:] for row in _table_rows(term.read_text(), "Students")}
+    assert len(students["solved"]) == len(ASSIGNMENTS) + 1  # every assignment, and the total
+    assert students[MISTAKEN][0].startswith(f"{score:g} (late")
+    assert students[MISTAKEN][1:-1] == ["\u2013"] * (len(ASSIGNMENTS) - 1)
+    solved = sum(expected[(a, "solved")][0] for a in ASSIGNMENTS)
+    assert students["solved"][-1] == f"{solved:g} / {solved:g} (100%)"
+
+
+def notebook_stem(assignment: str) -> str:
+    """The notebook name of a one-notebook assignment."""
+    (notebook,) = (ROOT / "source" / assignment).glob("*.ipynb")
+    return notebook.stem
