@@ -55,23 +55,6 @@ def _reachable_by_others(path: Path) -> bool:
     return bool(path.stat().st_mode & stat.S_IXOTH)
 
 
-def _server_python() -> tuple[Path | None, str]:
-    """An interpreter the class's users can run with this environment's packages, and why.
-
-    This environment's own when others can reach it; else (a Python under a private /root, say)
-    the system's python of the same version, which gets this environment's packages through a
-    readable stand-in environment (``_readable_env``)."""
-    base = Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}"
-    if _reachable_by_others(Path(sys.executable)):
-        return Path(sys.executable), "this environment"
-    for candidate in (Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"),
-                      Path(f"/usr/local/bin/python{sys.version_info.major}.{sys.version_info.minor}")):
-        if candidate.is_file() and _reachable_by_others(candidate):
-            return candidate, f"{candidate} (this environment's {base} is private to root)"
-    return None, f"other users cannot run {base.resolve()} and there is no system python " \
-                 f"{sys.version_info.major}.{sys.version_info.minor}"
-
-
 def _machine_problem() -> str | None:
     if os.geteuid() != 0:
         return "not root: the hub runs servers as the class's unix users"
@@ -87,8 +70,6 @@ def _machine_problem() -> str | None:
         import psycopg2  # noqa: F401
     except ImportError:
         return "no psycopg2 (pip install -e '.[dev]')"
-    if _server_python()[0] is None:
-        return _server_python()[1]
     return None
 
 
@@ -124,11 +105,13 @@ def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, wait: float = 30) -
 
 
 def _pids_of(uid: int) -> list[int]:
+    """The live processes of ``uid`` (not zombies: those wait for their parent, not for us)."""
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
-                if entry.stat().st_uid == uid:
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                if entry.stat().st_uid == uid and state != "Z":
                     pids.append(int(entry.name))
     return pids
 
@@ -195,25 +178,69 @@ def _postgres(base: Path, user):
         log.close()
 
 
-def _readable_env(base: Path, python: Path) -> Path:
-    """A stand-in for this environment that the class's users can run: ``python`` with this
-    environment's site-packages, jupyter config and data (symlinks; nothing is copied)."""
-    if python == Path(sys.executable):
-        return python
+VERSION = f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system
+        shutil.copy2(src, dst)
+
+
+def _readable_python(base: Path) -> Path:
+    """This environment's interpreter where the class's users can run it: a copy of its
+    installation without site-packages (hard links where possible, a fraction of a second), its
+    library found next to it (an absolute RUNPATH under a private folder becomes $ORIGIN/../lib)."""
+    home, copy_ = Path(sys.base_prefix), base / "python"
+    (copy_ / "bin").mkdir(parents=True)
+    shutil.copytree(home / "lib" / VERSION, copy_ / "lib" / VERSION, copy_function=_link_or_copy,
+                    ignore=lambda folder, names: [n for n in names if Path(folder) == home / "lib" / VERSION
+                                                  and n in ("site-packages", "test")])
+    for lib in (home / "lib").glob("libpython*.so*"):
+        if lib.is_file() and not lib.is_symlink():
+            _link_or_copy(str(lib), str(copy_ / "lib" / lib.name))
+    binary = (home / "bin" / VERSION).read_bytes()
+    old, new = f"{home}/lib".encode() + b"\0", b"$ORIGIN/../lib"
+    if old in binary and len(old) > len(new):
+        binary = binary.replace(old, new + b"\0" * (len(old) - len(new)))
+    (copy_ / "bin" / VERSION).write_bytes(binary)
+    (copy_ / "bin" / VERSION).chmod(0o755)
+    return copy_ / "bin" / VERSION
+
+
+def _readable_env(base: Path) -> tuple[Path, str]:
+    """The course environment as the class's users can run it, and what it is.
+
+    This environment when others can reach it; else (its Python under a private /root, say) a
+    stand-in: a copy of its interpreter (``_readable_python``) with this environment's
+    site-packages, jupyter config and data (symlinks) and its scripts."""
+    if _reachable_by_others(Path(sys.executable)):
+        return Path(sys.executable), "this environment"
+    python = _readable_python(base)
     env = base / "env"
     (env / "bin").mkdir(parents=True)
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    for name in ("python", "python3", version):
+    for name in ("python", "python3", VERSION):
         (env / "bin" / name).symlink_to(python)
     (env / "pyvenv.cfg").write_text(f"home = {python.parent}\ninclude-system-site-packages = false\n"
-                                    f"version = {sys.version_info.major}.{sys.version_info.minor}."
-                                    f"{sys.version_info.micro}\n")
-    (env / "lib" / version).mkdir(parents=True)
-    (env / "lib" / version / "site-packages").symlink_to(Path(sys.prefix) / "lib" / version / "site-packages")
+                                    f"version = {'.'.join(map(str, sys.version_info[:3]))}\n")
+    (env / "lib" / VERSION).mkdir(parents=True)
+    (env / "lib" / VERSION / "site-packages").symlink_to(Path(sys.prefix) / "lib" / VERSION / "site-packages")
     for name in ("etc", "share"):
         if (Path(sys.prefix) / name).is_dir():
             (env / name).symlink_to(Path(sys.prefix) / name)
-    return env / "bin" / "python"
+    # Its scripts (nbgrader runs `alembic` by name), started by the stand-in python.
+    shebang = f"#!{Path(sys.prefix) / 'bin' / 'python'}".encode()
+    for script in BIN.iterdir():
+        if script.name.startswith("python") or not script.is_file():
+            continue
+        with script.open("rb") as fh:
+            head = fh.read(len(shebang) + 2)
+        if head.startswith(shebang) and head[len(shebang):len(shebang) + 1] in (b"\n", b"3"):
+            text = script.read_bytes().split(b"\n", 1)[1]
+            (env / "bin" / script.name).write_bytes(f"#!{env / 'bin' / 'python'}\n".encode() + text)
+            (env / "bin" / script.name).chmod(0o755)
+    return env / "bin" / "python", f"a copy readable by the class of {Path(sys.base_prefix)}"
 
 
 def _run(cmd: list, cwd: Path, env: dict, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -267,6 +294,22 @@ class Hub:
                     break
                 assert time.monotonic() < deadline, f"the server of {user} did not start: {model}"
                 time.sleep(0.3)
+
+    def formgrader(self, user: str, path: str, method: str = "GET", timeout: float = 120):
+        """The formgrader service's answer to ``user`` (JSON when it is 200)."""
+        deadline = time.monotonic() + timeout
+        while True:  # the hub answers before its service does
+            resp = self.request(method, f"/services/{COURSE_ID}/formgrader/api/{path}",
+                                self.token_for(user))
+            if resp.status_code not in (502, 503) or time.monotonic() > deadline:
+                return resp
+            time.sleep(0.5)
+
+    def instructor_step(self, user: str, step: str) -> None:
+        """A button of the formgrader: release, collect, generate_feedback, release_feedback."""
+        resp = self.formgrader(user, f"assignment/{ASSIGNMENT}/{step}", "POST")
+        assert resp.status_code == 200, f"{step}: {resp.status_code} {resp.text[:500]}"
+        assert resp.json()["success"], f"{step}: {resp.json()}"
 
     def as_user(self, user: str, method: str, path: str, **kwargs) -> requests.Response:
         return self.request(method, f"/user/{user}{path}", self.token_for(user), **kwargs)
@@ -332,21 +375,6 @@ def _solve(fetched: dict, answers: dict[str, str]) -> dict:
     return nb
 
 
-# The instructor's nbgrader steps, through nbgrader's API (what the formgrader's buttons call), one
-# process per group of steps; feedback is `course feedback`'s function.
-INSTRUCTOR_STEPS = """
-import sys
-from grader.course import Course
-from grader.grading import feedback
-course = Course(sys.argv[1])
-for step in sys.argv[3:]:
-    if step == "feedback":
-        feedback(course, sys.argv[2])
-        continue
-    result = getattr(course.api, step)(sys.argv[2])
-    if not result["success"]:
-        sys.exit(f"{step}: {result.get('error') or result.get('log')}")
-"""
 # The same submissions graded by `course autograde`'s function against the SQLite default
 # (the canary, which changes no student's score, was graded on PostgreSQL).
 SQLITE_GRADING = """
@@ -356,10 +384,6 @@ from grader.grading import autograde
 outcomes = autograde(Course(sys.argv[1]), sys.argv[2], progress=False, jobs=2, check_solution=False)
 print(json.dumps({o.student: [o.score, o.status] for o in outcomes}))
 """
-
-
-def _instructor(course: Path, env: dict, *steps: str) -> None:
-    _run([sys.executable, "-c", INSTRUCTOR_STEPS, course, ASSIGNMENT, *steps], course, env)
 
 
 @pytest.fixture(scope="module")
@@ -375,20 +399,26 @@ def classroom():
         users = {role: stack.enter_context(_unix_user(name)) for role, name in names.items()}
         db_url = stack.enter_context(_postgres(base, users["db"]))
         course = copy_course(base / "course")
+        # The course folder is the grader's (the formgrader service runs as the instructor).
+        prof = users["instructor"]
+        for path in [course, *course.rglob("*")]:
+            os.lchown(path, prof.pw_uid, prof.pw_gid)
         exchange = base / "exchange"
         exchange.mkdir()
         exchange.chmod(0o1777)
-        python, why = _server_python()
+        python, why = _readable_env(base)
         env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
                "COURSE_DB_URL": db_url, "NBGRADER_EXCHANGE": str(exchange),
-               "COURSE_ROOT": str(course), "COURSE_PYTHON": str(_readable_env(base, python)),
+               "COURSE_ROOT": str(course), "COURSE_PYTHON": str(python),
                "COURSE_INSTRUCTORS": names["instructor"],
                "COURSE_STUDENTS": ",".join(students.values())}
         env.pop("JUPYTER_CONFIG_PATH", None)
         hub = stack.enter_context(_hub(base, env))
-        _instructor(course, env, "release_assignment")  # while the hub starts
+        for role in ("instructor", *students):  # first of all at the end: the hub then stops at once
+            stack.callback(_kill_processes_of, users[role].pw_uid)
         hub.wait()
         hub.start_servers(list(students.values()))
+        hub.instructor_step(names["instructor"], "release")
         out = {"hub": hub, "names": names, "course": course, "db_url": db_url, "python": why}
         listed = hub.as_user(names["full"], "GET", "/assignments", params={"course_id": COURSE_ID})
         out["listed"] = (listed.status_code, listed.json() if listed.ok else listed.text)
@@ -411,19 +441,19 @@ def classroom():
         out["max"] = total
 
         # The instructor collects, grades with every protection, and releases feedback.
-        _instructor(course, env, "collect")
-        out["autograde"] = _run([BIN / "course", "autograde", ASSIGNMENT, "--jobs", "2"], course, env)
-        # The same submissions against SQLite, in a copy, while feedback goes out.
+        hub.instructor_step(names["instructor"], "collect")
+        # The same submissions against SQLite, in a copy, side by side with the real grading.
         sqlite_course = base / "sqlite-course"
-        shutil.copytree(course, sqlite_course, ignore=shutil.ignore_patterns(
-            "autograded", "feedback", "gradebook.db", "grading-status.json"))
+        shutil.copytree(course, sqlite_course, ignore=shutil.ignore_patterns("gradebook.db"))
         sqlite_env = {k: v for k, v in env.items() if k != "COURSE_DB_URL"}
         sqlite_log = (base / "sqlite-grading.out").open("w+")
         sqlite_grading = subprocess.Popen(
             [sys.executable, "-c", SQLITE_GRADING, str(sqlite_course), ASSIGNMENT], cwd=sqlite_course,
             env=sqlite_env, stdout=sqlite_log, stderr=subprocess.DEVNULL, start_new_session=True)
         stack.callback(_stop, sqlite_grading)
-        _instructor(course, env, "feedback", "release_feedback")
+        out["autograde"] = _run([BIN / "course", "autograde", ASSIGNMENT, "--jobs", "2"], course, env)
+        hub.instructor_step(names["instructor"], "generate_feedback")
+        hub.instructor_step(names["instructor"], "release_feedback")
         out["feedback"] = {}
         for user in students.values():
             hub.assignment_action(user, "fetch_feedback")
@@ -436,8 +466,7 @@ def classroom():
                         pages.append(hub.as_user(user, "GET", f"/api/contents/{item['path']}",
                                                  params={"format": "text", "type": "file"}).json()["content"])
             out["feedback"][user] = pages
-        formgrader = f"/services/{COURSE_ID}/formgrader/api/assignments"
-        out["formgrader"] = {role: hub.request("GET", formgrader, hub.token_for(user))
+        out["formgrader"] = {role: hub.formgrader(user, "assignments")
                              for role, user in {"instructor": names["instructor"], **students}.items()}
         assert sqlite_grading.wait(timeout=600) == 0, "grading against SQLite failed"
         sqlite_log.seek(0)
