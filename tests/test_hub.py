@@ -1,12 +1,14 @@
 """A real classroom on one machine: JupyterHub (hub/), nbgrader's exchange, a PostgreSQL gradebook.
 
 One module-scoped run: PostgreSQL on loopback, the hub of hub/jupyterhub_config.py with an
-instructor and two students (unix users created here, removed at the end), 01_gradients released;
-each student fetches it, solves it (one fully, one all but the first exercise) and submits through
-the HTTP APIs the lab uses; the instructor collects, grades with `course autograde --jobs 2` (the
-sandbox, the canary, the clean re-check, two nbgrader processes on one PostgreSQL gradebook) and
-releases feedback, which each student fetches. The same submissions graded again against SQLite
-give the same scores. Everything started is stopped by its PID, whatever happens.
+instructor and two students (unix users created here, removed at the end). The instructor releases
+01_gradients from the formgrader service; each student fetches it, solves it (one fully, one all
+but the first exercise) and submits through the HTTP APIs the lab uses; the instructor collects
+from the formgrader, grades as root with `course autograde --jobs 2` (the sandbox, the canary, the
+clean re-check, two nbgrader processes on one PostgreSQL gradebook), generates and releases
+feedback from the formgrader, and each student fetches it. The same submissions, graded side by
+side against SQLite, give the same scores. Students get 403 from the formgrader. Everything
+started is stopped by its PID, whatever happens.
 
 Without root, PostgreSQL, useradd or JupyterHub the module says so in one line and is skipped,
 except under CI=true, where that is a failure.
@@ -522,7 +524,7 @@ def test_only_instructors_reach_the_formgrader(classroom):
     mine = {a["name"]: a for a in resp.json()}
     assert mine[ASSIGNMENT]["num_submissions"] == 2, mine  # read from the PostgreSQL gradebook
     for role, resp in answers.items():
-        assert resp.status_code in (302, 403), (role, resp.status_code, resp.text[:300])
+        assert resp.status_code == 403, (role, resp.status_code, resp.text[:300])
 
 
 def test_sqlite_gives_the_same_scores(classroom):
