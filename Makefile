@@ -14,7 +14,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: help install lab test lint build check book benchmark clean browser
+.PHONY: help install lab test lint build check book benchmark clean browser postgres
 
 help:
 	@echo "make install    create .venv and install the course in it (make lab and make test do it on first use)"
@@ -78,7 +78,18 @@ browser:
 		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "no Chromium at $(CHROMIUM) and no apt-get: the browser tests will be skipped"; fi
 
-test: $(STAMP) browser
+# tests/test_hub.py runs a class's gradebook on Debian's PostgreSQL: installed like chromium.
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's postgresql for the hub tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		echo "installing Debian's postgresql for the hub tests"; \
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else echo "no PostgreSQL and no apt-get: the hub tests will be skipped"; fi
+
+test: $(STAMP) browser postgres
 	$(BIN)/ruff check helpers grader tests benchmarks
 	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 

@@ -22,6 +22,7 @@ from nbgrader.preprocessors import (
 )
 
 from grader.containment.kernel_guard import KERNEL_ARGUMENTS
+from grader.course import env_gradebook_url
 from grader.preprocessors import (
     DropInstructorMetadata,
     GuardedExecute,
@@ -40,6 +41,10 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 
 # Shared folder for nbgrader's release/fetch/submit/collect (JupyterHub classes).
 c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
+# A class's shared gradebook (PostgreSQL, hub/): COURSE_DB_URL, for nbgrader, the formgrader and
+# `course` alike. Unset: `course` uses gradebook.db (SQLite) in the course folder.
+if env_gradebook_url():
+    c.CourseDirectory.db_url = env_gradebook_url()
 
 # Grading: a cell gets this many seconds before it is interrupted and marked as an error.
 c.Execute.timeout = 60

@@ -15,6 +15,9 @@ from traitlets.config.loader import PyFileConfigLoader
 CONFIG_FILE = "nbgrader_config.py"
 # The student id under which `course autograde` grades the instructor's solution first (then removes it).
 CANARY_STUDENT = "__instructor_solution__"
+# The gradebook of a class shared by several graders (a PostgreSQL URL); SQLite in the course
+# folder when it is unset and nbgrader_config.py gives none.
+DB_URL_VARIABLE = "COURSE_DB_URL"
 
 
 def tools_on_path() -> None:
@@ -26,6 +29,27 @@ def tools_on_path() -> None:
 
 class CourseError(Exception):
     """A problem the instructor can fix; the CLI prints its message as one line."""
+
+
+def gradebook_url(url: str) -> str:
+    """``url`` as SQLAlchemy 2 can open it: a plain ``postgresql://`` (or ``postgres://``) names the
+    driver that is installed (psycopg2, else psycopg 3); other URLs are returned unchanged."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("postgresql", "postgres"):
+        return url
+    import importlib.util
+
+    for module, driver in (("psycopg2", "psycopg2"), ("psycopg", "psycopg")):
+        if importlib.util.find_spec(module) is not None:
+            return f"postgresql+{driver}://{rest}"
+    raise CourseError(f"the gradebook {scheme}://... needs a PostgreSQL driver: "
+                      "pip install psycopg2-binary (or psycopg)")
+
+
+def env_gradebook_url() -> str | None:
+    """The gradebook URL given by the environment (``COURSE_DB_URL``), normalised; None if unset."""
+    url = os.environ.get(DB_URL_VARIABLE, "").strip()
+    return gradebook_url(url) if url else None
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -63,7 +87,11 @@ class Course:
             except Exception as err:  # noqa: BLE001 - any error in the user's config file
                 raise CourseError(f"cannot read {self.root / CONFIG_FILE}: {err}") from err
             cfg.CourseDirectory.root = str(self.root)
-            if "db_url" not in cfg.CourseDirectory:
+            if "db_url" in cfg.CourseDirectory:
+                cfg.CourseDirectory.db_url = gradebook_url(cfg.CourseDirectory.db_url)
+            elif env_gradebook_url():
+                cfg.CourseDirectory.db_url = env_gradebook_url()
+            else:
                 # Students are graded side by side, each by its own nbgrader process: an SQLite
                 # writer waits for the others' commits (up to two minutes) instead of failing.
                 db = self.root / "gradebook.db"
