@@ -39,9 +39,11 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="generate release/ and notebooks/ from source/")
     p.add_argument("--check", action="store_true",
-                   help="change nothing; exit 1 naming the files that a build would change")
+                   help="change nothing; exit 1 naming the files that a build would change "
+                        "(byte for byte, outputs included)")
     p.add_argument("--no-execute", action="store_true",
-                   help="do not execute the self-study notebooks (faster; no outputs)")
+                   help="do not execute the self-study notebooks (faster; no outputs; with "
+                        "--check: their outputs are not compared)")
 
     p = sub.add_parser("autograde", help="autograde submitted/<student>/ASSIGNMENT for every student")
     p.add_argument("assignment")
@@ -83,7 +85,7 @@ def _cmd_build(course: Course, args) -> int:
     from grader.build import build, stale_files
 
     if args.check:
-        stale = stale_files(course)
+        stale = stale_files(course, run=not args.no_execute)
         if stale:
             print("out of date with source/ (run `course build`):")
             for rel in stale:
