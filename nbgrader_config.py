@@ -22,6 +22,7 @@ from nbgrader.preprocessors import (
 )
 
 from grader.containment.kernel_guard import KERNEL_ARGUMENTS
+from grader.feedback import HideServerPaths
 from grader.preprocessors import (
     DropInstructorMetadata,
     GuardedExecute,
@@ -67,7 +68,9 @@ c.Autograde.autograde_preprocessors = [
     SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
 # Feedback never shows hidden tests: their code is removed and their failures become one line.
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, HideServerPaths, CSSHTMLHeaderPreprocessor]
+# ... nor the grading machine's folders (a traceback shows helpers/checks.py).
+c.HideServerPaths.course_root = c.CourseDirectory.root
 
 # The release carries no instructor metadata (the lecture files a topic draws on).
 c.GenerateAssignment.preprocessors = [*GenerateAssignment().preprocessors, DropInstructorMetadata]
