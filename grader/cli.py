@@ -76,6 +76,22 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="per-exercise results of a class, hardest first")
     p.add_argument("assignment")
 
+    p = sub.add_parser("release", help="put release/ASSIGNMENT into nbgrader's exchange for students")
+    p.add_argument("assignment")
+    p.add_argument("--force", action="store_true",
+                   help="release again over an earlier release (students who fetched it keep theirs)")
+
+    p = sub.add_parser("return", help="write feedback and release it to students through the exchange")
+    p.add_argument("assignment")
+    p.add_argument("--student", action="append", default=None,
+                   help="return it only to this student (repeatable)")
+
+    p = sub.add_parser("bundle", help="zip of ASSIGNMENT for a class without JupyterHub (notebook, "
+                                      "helpers, set-up)")
+    p.add_argument("assignment")
+    p.add_argument("--output", type=Path, default=None,
+                   help="zip file to write (default: bundles/ASSIGNMENT.zip in the course)")
+
     p = sub.add_parser("validate", help="run a notebook's tests as the grader will; exit 1 if any fails")
     p.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
     return parser
@@ -200,6 +216,33 @@ def _cmd_validate(course: Course | None, args) -> int:
     return 0 if all(r.ok for r in reports) else 1
 
 
+def _cmd_release(course: Course, args) -> int:
+    from grader.term import release
+
+    where = release(course, args.assignment, force=args.force)
+    print(f"{args.assignment} released to {where}: students fetch it with the Assignments tab "
+          f"or `nbgrader fetch_assignment {args.assignment}`")
+    return 0
+
+
+def _cmd_return(course: Course, args) -> int:
+    from grader.term import return_feedback
+
+    released, unreleased = return_feedback(course, args.assignment, args.student)
+    for student, why in unreleased:
+        print(f"warning: {student}: feedback not released ({why})", file=sys.stderr)
+    print(f"feedback of {args.assignment} released to {_count(len(released), 'student')}"
+          + (f", {len(unreleased)} not released" if unreleased else ""))
+    return 1 if unreleased and not released else 0
+
+
+def _cmd_bundle(course: Course, args) -> int:
+    from grader.term import bundle
+
+    print(f"bundle written to {bundle(course, args.assignment, args.output)}")
+    return 0
+
+
 COMMANDS = {
     "build": _cmd_build,
     "autograde": _cmd_autograde,
@@ -208,6 +251,9 @@ COMMANDS = {
     "summary": _cmd_summary,
     "students": _cmd_students,
     "validate": _cmd_validate,
+    "release": _cmd_release,
+    "return": _cmd_return,
+    "bundle": _cmd_bundle,
 }
 
 
