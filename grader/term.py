@@ -33,7 +33,7 @@ build-backend = "setuptools.build_meta"
 name = "course-helpers"
 version = "1.0"
 description = "The helpers package of the course's notebooks"
-requires-python = ">=3.10"
+requires-python = ">=3.11"
 dependencies = [{requirements}]
 
 [tool.setuptools]
@@ -42,7 +42,7 @@ packages = ["helpers"]
 BUNDLE_README = """\
 # {assignment}
 
-Set up once (Python 3.10 or newer; in a virtual environment if you like):
+Set up once (Python 3.11 or newer; in a virtual environment if you like):
 
     python -m pip install .
 
