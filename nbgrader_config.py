@@ -23,6 +23,8 @@ from nbgrader.preprocessors import (
 
 from grader.containment.kernel_guard import KERNEL_ARGUMENTS
 from grader.course import env_gradebook_url
+from grader.deadlines import SharePerDayLate
+from grader.feedback import HideServerPaths
 from grader.preprocessors import (
     DropInstructorMetadata,
     GuardedExecute,
@@ -30,7 +32,6 @@ from grader.preprocessors import (
     LimitOutputBytes,
     NormalizeSubmission,
 )
-from grader.deadlines import SharePerDayLate
 
 c = get_config()  # noqa: F821 - injected by traitlets when nbgrader loads this file
 
@@ -73,7 +74,11 @@ c.Autograde.autograde_preprocessors = [
     SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
 # Feedback never shows hidden tests: their code is removed and their failures become one line.
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, HideServerPaths, CSSHTMLHeaderPreprocessor]
+
+
+# ... nor the grading machine's folders (a traceback shows helpers/checks.py).
+c.HideServerPaths.course_root = c.CourseDirectory.root
 
 # The release carries no instructor metadata (the lecture files a topic draws on).
 c.GenerateAssignment.preprocessors = [*GenerateAssignment().preprocessors, DropInstructorMetadata]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import filecmp
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -24,6 +23,7 @@ from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
 from grader.course import CONFIG_FILE, Course, CourseError
+from grader.reproducible import fix_timing_outputs, kernel_environment
 from helpers.practice import SECTION, SOLUTIONS_FILE
 
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
@@ -50,6 +50,7 @@ WIDGET_NOTE = "Interactive widget: open this notebook in JupyterLab and run it t
 STATIC_WIDGETS_ENV = "COURSE_STATIC_WIDGETS"
 EXECUTION_TIMEOUT = 120
 INDEX = "index.ipynb"
+GRADEBOOK = "gradebook.db"
 
 
 def _write(nb, path: Path) -> None:
@@ -158,7 +159,10 @@ def execute(nb, folder: Path) -> None:
         record_timing=False,
         store_widget_state=False,
     )
-    client.execute(env={**os.environ, STATIC_WIDGETS_ENV: "1"})
+    # Thread counts, PNG metadata, matplotlibrc, backend and hash seed pinned (grader.reproducible).
+    with tempfile.TemporaryDirectory(prefix="course-kernel-") as ipython_dir:
+        client.execute(env={**kernel_environment(Path(ipython_dir)), STATIC_WIDGETS_ENV: "1"})
+    fix_timing_outputs(nb)
     # How print output is split into stream messages depends on flush timing (machine load):
     # merge consecutive ones, so that the saved outputs are the same on every build.
     CoalesceStreamsPreprocessor().preprocess(nb, {})
@@ -280,15 +284,22 @@ def _tree(folder: Path) -> set[str]:
     }
 
 
-def stale_files(course: Course) -> list[str]:
-    """Paths (relative to the course) whose committed version differs from a fresh build."""
+def stale_files(course: Course, run: bool = True) -> list[str]:
+    """Paths (relative to the course) whose committed version differs from a fresh build.
+
+    With ``run`` (the default) notebooks/ is executed and compared byte for byte, outputs
+    included, exactly as `course build` would write it; without, its outputs are not compared.
+    """
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
         scratch = Path(tmp)
         shutil.copy2(course.root / CONFIG_FILE, scratch / CONFIG_FILE)
         shutil.copytree(course.source_dir, scratch / "source")
-        build(course, scratch, run=False, log=lambda _msg: None)
+        if (course.root / GRADEBOOK).is_file():  # a new gradebook costs seconds (its migrations)
+            shutil.copy2(course.root / GRADEBOOK, scratch / GRADEBOOK)
+        build(course, scratch, run=run, log=lambda _msg: None)
         stale = []
-        for edition, compare in (("release", _same_file), ("notebooks", _same_without_outputs)):
+        for edition, compare in (("release", _same_file),
+                                 ("notebooks", _same_file if run else _same_without_outputs)):
             fresh, committed = _tree(scratch / edition), _tree(course.root / edition)
             for rel in sorted(fresh | committed):
                 a, b = scratch / edition / rel, course.root / edition / rel

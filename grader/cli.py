@@ -39,9 +39,11 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="generate release/ and notebooks/ from source/")
     p.add_argument("--check", action="store_true",
-                   help="change nothing; exit 1 naming the files that a build would change")
+                   help="change nothing; exit 1 naming the files that a build would change "
+                        "(byte for byte, outputs included)")
     p.add_argument("--no-execute", action="store_true",
-                   help="do not execute the self-study notebooks (faster; no outputs)")
+                   help="do not execute the self-study notebooks (faster; no outputs; with "
+                        "--check: their outputs are not compared)")
 
     p = sub.add_parser("autograde", help="autograde submitted/<student>/ASSIGNMENT for every student")
     p.add_argument("assignment")
@@ -87,6 +89,22 @@ def _parser() -> argparse.ArgumentParser:
                    help="the due date, in UTC unless followed by a zone ('... Europe/Berlin', "
                         "'... +01:00') or c.Deadlines.timezone says otherwise; 'none' removes it")
 
+    p = sub.add_parser("release", help="put release/ASSIGNMENT into nbgrader's exchange for students")
+    p.add_argument("assignment")
+    p.add_argument("--force", action="store_true",
+                   help="release again over an earlier release (students who fetched it keep theirs)")
+
+    p = sub.add_parser("return", help="write feedback and release it to students through the exchange")
+    p.add_argument("assignment")
+    p.add_argument("--student", action="append", default=None,
+                   help="return it only to this student (repeatable)")
+
+    p = sub.add_parser("bundle", help="zip of ASSIGNMENT for a class without JupyterHub (notebook, "
+                                      "helpers, set-up)")
+    p.add_argument("assignment")
+    p.add_argument("--output", type=Path, default=None,
+                   help="zip file to write (default: bundles/ASSIGNMENT.zip in the course)")
+
     p = sub.add_parser("validate", help="run a notebook's tests as the grader will; exit 1 if any fails")
     p.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
     return parser
@@ -96,7 +114,7 @@ def _cmd_build(course: Course, args) -> int:
     from grader.build import build, stale_files
 
     if args.check:
-        stale = stale_files(course)
+        stale = stale_files(course, run=not args.no_execute)
         if stale:
             print("out of date with source/ (run `course build`):")
             for rel in stale:
@@ -245,6 +263,33 @@ def _cmd_validate(course: Course | None, args) -> int:
     return 0 if all(r.ok for r in reports) else 1
 
 
+def _cmd_release(course: Course, args) -> int:
+    from grader.term import release
+
+    where = release(course, args.assignment, force=args.force)
+    print(f"{args.assignment} released to {where}: students fetch it with the Assignments tab "
+          f"or `nbgrader fetch_assignment {args.assignment}`")
+    return 0
+
+
+def _cmd_return(course: Course, args) -> int:
+    from grader.term import return_feedback
+
+    released, unreleased = return_feedback(course, args.assignment, args.student)
+    for student, why in unreleased:
+        print(f"warning: {student}: feedback not released ({why})", file=sys.stderr)
+    print(f"feedback of {args.assignment} released to {_count(len(released), 'student')}"
+          + (f", {len(unreleased)} not released" if unreleased else ""))
+    return 1 if unreleased and not released else 0
+
+
+def _cmd_bundle(course: Course, args) -> int:
+    from grader.term import bundle
+
+    print(f"bundle written to {bundle(course, args.assignment, args.output)}")
+    return 0
+
+
 COMMANDS = {
     "build": _cmd_build,
     "autograde": _cmd_autograde,
@@ -253,6 +298,9 @@ COMMANDS = {
     "summary": _cmd_summary,
     "students": _cmd_students,
     "validate": _cmd_validate,
+    "release": _cmd_release,
+    "return": _cmd_return,
+    "bundle": _cmd_bundle,
     "report": _cmd_report,
     "assignment": _cmd_assignment,
 }

@@ -23,8 +23,11 @@ from nbgrader.utils import determine_grade, is_grade, is_solution
 from tqdm import tqdm
 
 from grader.course import CANARY_STUDENT, Course, CourseError
+from grader.feedback import finish as finish_feedback
+from grader.feedback import refresh as refresh_feedback
 from grader.preprocessors import ANSI
 from grader.recheck import recheck
+from grader.submissions import explain
 
 
 @dataclass
@@ -519,7 +522,9 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
         if outcome.graded:
             _, problem = _submission_status(course, assignment, outcome.student)
             outcome.problem = "; ".join(p for p in (problem, outcome.problem) if p)
+    explain(course, assignment, outcomes, MAX_NOTEBOOK_BYTES)  # the file's fault (grader.submissions)
     _write_statuses(course, assignment, outcomes)
+    refresh_feedback(course, assignment, outcomes, feedback)  # none left stale (grader.feedback)
     return outcomes
 
 
@@ -531,8 +536,11 @@ def feedback(course: Course, assignment: str, students: list[str] | None = None)
         if not result["success"]:
             who = f" of {student}" if student else ""
             raise CourseError(f"feedback{who} for {assignment} failed: {_first_error(result)}")
-    return sorted(path for path in (course.root / "feedback").glob(f"*/{assignment}/*.html")
-                  if students is None or path.parts[-3] in students)
+    files = sorted(path for path in (course.root / "feedback").glob(f"*/{assignment}/*.html")
+                   if students is None or path.parts[-3] in students)
+    for path in files:
+        finish_feedback(path)  # MathJax embedded, test cells named (grader.feedback)
+    return files
 
 
 def export(course: Course, dest: Path) -> Path:

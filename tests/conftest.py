@@ -78,7 +78,8 @@ def root() -> Path:
 # The slowest modules first (seconds of work on a 2-core machine), so that `pytest -n 2 --dist
 # loadfile --no-loadscope-reorder` hands them out longest first and both workers finish together.
 SLOWEST_FIRST = ("test_hostile_code.py", "test_autograde.py", "test_ui.py", "test_hostile_files.py",
-                 "test_hub.py", "test_sandbox.py", "test_course_copy.py", "test_notebooks.py", "test_validate_cli.py",
+                 "test_hub.py", "test_sandbox.py", "test_course_copy.py", "test_notebooks.py",
+                 "test_reproducible_build.py", "test_release_bundle.py", "test_validate_cli.py",
                  "test_build.py", "test_book.py", "test_report.py", "test_cli_term.py", "test_hints.py")
 
 

@@ -370,11 +370,15 @@ CASES: dict[str, Case] = {
     "network": Case(lambda ctx: with_cell(solved(), _network(ctx), after="test-grad_f"),
                     shows=("network blocked",), hides=("REACHED",)),
     "prints-hidden-tests": Case(lambda ctx: with_cell(solved(), "print('\\n'.join(In))")),
-    "corrupt-json": Case(lambda ctx: b'{"cells": [ {"cell_type": "code", ', lost="all", status="not graded"),
-    "empty-file": Case(lambda ctx: b"", lost="all", status="not graded"),
+    "corrupt-json": Case(lambda ctx: b'{"cells": [ {"cell_type": "code", ', lost="all", status="not graded",
+                         detail="gradients.ipynb is not valid JSON: Expecting property name enclosed in "
+                                "double quotes at line 1, column 35"),
+    "empty-file": Case(lambda ctx: b"", lost="all", status="not graded",
+                       detail="gradients.ipynb is empty (0 bytes)"),
     "huge-file": Case(lambda ctx: b"{" + b" " * (100 * 2**20) + b"}", lost="all", status="not graded",
                       detail="over the limit"),
-    "other-assignment": Case(lambda ctx: _other_assignment(), lost="all", status="needs review"),
+    "other-assignment": Case(lambda ctx: _other_assignment(), lost="all", status="needs review",
+                             detail="gradients.ipynb holds the cells of 02_backprop/backprop.ipynb"),
 }
 
 

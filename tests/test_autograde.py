@@ -17,6 +17,7 @@ import copy
 import csv
 import html
 import re
+import sys
 
 import nbformat
 import pytest
@@ -211,6 +212,77 @@ def test_feedback_for_every_student_never_shows_hidden_tests(graded, assignment)
         assert not leaked, f"{path}: hidden test code in feedback: {leaked[:3]}"
         checked += 1
     assert checked >= 3
+
+
+def _test_cell_ids(assignment: str) -> list[str]:
+    return [nbgrader_meta(c)["grade_id"] for src in sorted((ROOT / "source" / assignment).glob("*.ipynb"))
+            for c in read_nb(src).cells
+            if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")]
+
+
+def test_feedback_renders_maths_offline_names_test_cells_and_shows_no_server_folder(graded):
+    from grader.feedback import EMBEDDED_MARK
+
+    course, _ = graded
+    assignment = ASSIGNMENTS[0]
+    run_course("--root", str(course), "feedback", assignment, check=True)
+    pages = sorted((course / "feedback").glob(f"*/{assignment}/*.html"))
+    assert len(pages) >= 3
+    failed = 0
+    for page in pages:
+        text = page.read_text()
+        assert EMBEDDED_MARK in text and "cdnjs" not in text and "<script src=" not in text, page
+        for gid in _test_cell_ids(assignment):
+            assert f">Test cell <code>{gid}</code></a>" in text, (page, gid)
+        for folder in (str(course), str(ROOT), sys.prefix, "site-packages", "/tmp/"):
+            assert folder not in text, f"{page}: {folder} shown"
+        failed += "output_error" in text  # an error output shown (its traceback checked above)
+    assert failed, "no feedback with a failure: nothing checked the tracebacks"
+
+
+def test_regrading_a_student_writes_their_feedback_again(graded):
+    from grader.feedback import EMBEDDED_MARK
+
+    course, expected = graded
+    assignment = ASSIGNMENTS[0]
+    student = next(s for (a, s) in sorted(expected) if a == assignment and s.startswith("wrong-"))
+    page = sorted((course / "feedback" / student / assignment).glob("*.html"))[0]
+    page.write_text(page.read_text().replace("<body>", "<body>FEEDBACK-OF-THE-EARLIER-GRADING", 1))
+    proc = run_course("--root", str(course), "autograde", assignment, "--student", student)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = page.read_text()
+    assert "FEEDBACK-OF-THE-EARLIER-GRADING" not in text, "stale feedback left after the regrade"
+    assert EMBEDDED_MARK in text and "Score" in text
+
+
+def test_return_releases_feedback_through_the_exchange(graded, tmp_path, monkeypatch, capsys):
+    """`course return`: feedback written and released as nbgrader's fetch_feedback finds it (by
+    the submission secret); a submission that did not come through the exchange is named."""
+    from nbgrader.utils import notebook_hash
+
+    from grader.cli import main
+
+    course, expected = graded
+    assignment = ASSIGNMENTS[0]
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    monkeypatch.setenv("NBGRADER_EXCHANGE", str(exchange))
+    # "solved" handed in through the exchange: nbgrader's submit writes these two files.
+    folder = course / "autograded" / "solved" / assignment
+    secret = "5e" * 64
+    (folder / "timestamp.txt").write_text("2026-01-01 12:00:00.000000 UTC")
+    (folder / "submission_secret.txt").write_text(secret)
+    assert main(["--root", str(course), "return", assignment]) == 0
+    out, err = capsys.readouterr()
+    others = sorted(s for (a, s) in expected if a == assignment and s != "solved")
+    assert "released to 1 student" in out and f"{len(others)} not released" in out, out
+    for student in others:
+        assert f"warning: {student}: feedback not released (no submission_secret.txt" in err, err
+    for src in sorted((ROOT / "source" / assignment).glob("*.ipynb")):
+        sent = exchange / "dl-foundations" / "feedback" / \
+            f"{notebook_hash(secret=secret, notebook_id=src.stem)}.html"
+        written = course / "feedback" / "solved" / assignment / f"{src.stem}.html"
+        assert sent.read_bytes() == written.read_bytes()
 
 
 # --- late work and the class report ----------------------------------------------------------------
