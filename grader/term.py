@@ -138,6 +138,22 @@ def return_feedback(course: Course, assignment: str, students: list[str] | None 
     return released, unreleased
 
 
+def _helpers_folder(course: Course) -> Path:
+    """The course's own helpers/ (a checkout), else the helpers package that grading kernels
+    import (a course folder kept apart from the installed checkout)."""
+    import sys
+
+    from grader.containment import kernels
+
+    candidates = [course.root / "helpers",
+                  *(Path(f) for f in kernels.packages_seen_by(sys.executable)[1].get("helpers", ()))]
+    for folder in candidates:
+        if (folder / "__init__.py").is_file():
+            return folder
+    raise CourseError(f"no helpers package found: neither {course.root / 'helpers'} nor one that "
+                      f"{sys.executable} imports")
+
+
 def bundle(course: Course, assignment: str, dest: Path | None = None) -> Path:
     """Zip release/ASSIGNMENT, helpers/ and a README for a student without JupyterHub; the zip."""
     course.require_assignment(assignment)
@@ -145,9 +161,7 @@ def bundle(course: Course, assignment: str, dest: Path | None = None) -> Path:
     notebooks = sorted(release_dir.glob("*.ipynb"))
     if not notebooks:
         raise CourseError(f"release/{assignment} has no notebook: run `course build` first")
-    helpers = course.root / "helpers"
-    if not (helpers / "__init__.py").is_file():
-        raise CourseError(f"{helpers} is not the helpers package")
+    helpers = _helpers_folder(course)
     dest = Path(dest) if dest else course.root / BUNDLES / f"{assignment}.zip"
     dest.parent.mkdir(parents=True, exist_ok=True)
     skip = {".ipynb_checkpoints", "__pycache__"}

@@ -92,6 +92,14 @@ def test_the_bundle_holds_the_release_helpers_and_a_setup_line_only(unpacked):
     assert again.read_bytes() == dest.read_bytes()
 
 
+def test_a_course_folder_apart_from_the_checkout_bundles_the_installed_helpers(course_copy, unpacked):
+    # copy_course holds no helpers/: the package comes from where grading kernels import it.
+    assert not (course_copy / "helpers").exists()
+    dest = course_copy / "apart.zip"
+    assert main(["--root", str(course_copy), "bundle", ASSIGNMENT, "--output", str(dest)]) == 0
+    assert dest.read_bytes() == unpacked[0].read_bytes()
+
+
 @pytest.mark.parametrize("kind", ["solution", "hidden test"])
 def test_the_bundle_holds_no_solution_and_no_hidden_test(unpacked, kind):
     """The leak check of tests/test_leaks.py, over every file of the unpacked bundle."""
