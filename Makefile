@@ -65,29 +65,26 @@ check: $(STAMP)
 book: $(STAMP)
 	$(BIN)/python -m grader.book
 
-# The browser tests drive Debian's Chromium. Install it when it is missing and apt-get can be used
-# (as root or with password-less sudo); otherwise say so: tests/test_ui.py then skips, or fails
-# under CI=true.
-browser:
-	@if [ -x $(CHROMIUM) ]; then :; \
+# A Debian package a test needs, installed when missing and apt-get can be used (as root or with
+# password-less sudo); otherwise say so: the tests that need it then skip, or fail under CI=true.
+# $(call apt_package,TEST FOR IT,PACKAGE,WHAT FOR)
+define apt_package
+	@if $(1); then :; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		echo "installing Debian's chromium for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		echo "installing Debian's $(2) for the $(3)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
 	elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
-		echo "installing Debian's chromium for the browser tests"; \
-		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else echo "no Chromium at $(CHROMIUM) and no apt-get: the browser tests will be skipped"; fi
+		echo "installing Debian's $(2) for the $(3)"; \
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
+	else echo "no $(2) and no apt-get: the $(3) will be skipped"; fi
+endef
 
-# tests/test_hub.py runs a class's gradebook on Debian's PostgreSQL: installed like chromium.
+# tests/test_ui.py drives Debian's Chromium; tests/test_hub.py runs a gradebook on its PostgreSQL.
+browser:
+	$(call apt_package,[ -x $(CHROMIUM) ],chromium,browser tests)
+
 postgres:
-	@if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then :; \
-	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		echo "installing Debian's postgresql for the hub tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
-	elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
-		echo "installing Debian's postgresql for the hub tests"; \
-		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
-	else echo "no PostgreSQL and no apt-get: the hub tests will be skipped"; fi
+	$(call apt_package,ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1,postgresql,hub tests)
 
 test: $(STAMP) browser postgres
 	$(BIN)/ruff check helpers grader tests benchmarks

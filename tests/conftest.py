@@ -98,3 +98,18 @@ def no_warnings_and_no_pyplot_figures():
         warnings.simplefilter("error")
         yield
     assert plt.get_fignums() == before
+
+
+@pytest.fixture
+def course(capsys):
+    """Run `course ARGS...` in this process: (exit status, stdout, stderr). Cheaper than a
+    `course` process (importing nbgrader costs seconds); modules with a course of their own
+    (test_validate_cli.py) define their own ``course``."""
+    from grader.cli import main
+
+    def run(*args):
+        capsys.readouterr()
+        status = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return status, out, err
+    return run

@@ -22,7 +22,7 @@ import pytest
 from conftest import ROOT
 
 from grader import lms
-from grader.cli import BROKEN_PIPE_STATUS, _parser, main
+from grader.cli import BROKEN_PIPE_STATUS, _parser
 from grader.course import Course
 
 LONG_CELL = "test-" + "a_cell_name_much_longer_than_the_old_fixed_column" * 2
@@ -74,17 +74,6 @@ def make_course(root: Path) -> Path:
                         "dee": {"status": "not graded", "detail": "nb2.ipynb is 30 MB"}}}
     (root / "grading-status.json").write_text(json.dumps(statuses))
     return root
-
-
-@pytest.fixture
-def course(capsys):
-    """Run `course ARGS...` in this process: (exit status, stdout, stderr)."""
-    def run(*args: str):
-        capsys.readouterr()
-        status = main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        return status, out, err
-    return run
 
 
 @pytest.fixture(scope="module")

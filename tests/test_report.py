@@ -21,7 +21,6 @@ import pytest
 from test_cli_term import LONG_CELL, make_course
 
 from grader import deadlines, report
-from grader.cli import main
 from grader.course import Course, CourseError
 from helpers import checks
 
@@ -103,16 +102,6 @@ def fresh_class(class_root, tmp_path) -> Path:
     return Path(shutil.copytree(class_root, tmp_path / "course"))
 
 
-@pytest.fixture
-def course(capsys):
-    def run(*args):
-        capsys.readouterr()
-        status = main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        return status, out, err
-    return run
-
-
 def _text(page: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
@@ -120,8 +109,7 @@ def _text(page: str) -> str:
 def _rows(page: str, heading: str) -> list[list[str]]:
     """The rows (cell texts) of the first table after the <h2> ``heading``."""
     section = page.split(f"<h2>{heading}</h2>", 1)[1].split("</table>", 1)[0]
-    return [[" ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split())
-             for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    return [[_text(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
             for row in re.findall(r"<tr[^>]*>(.*?)</tr>", section, re.S)][1:]
 
 
