@@ -75,7 +75,8 @@ def _write_statuses(course: Course, assignment: str, outcomes: list[Outcome]) ->
     _status_path(course).write_text(json.dumps(statuses, indent=1, sort_keys=True) + "\n")
 
 
-def _read(path: Path):
+def read_notebook(path: Path):
+    """The notebook at ``path``; one with no cells when it cannot be read."""
     try:
         return nbformat.read(str(path), as_version=4)
     except Exception:  # noqa: BLE001 - an unreadable notebook simply has no cells
@@ -144,7 +145,8 @@ def _submission_status(course: Course, assignment: str, student: str) -> tuple[s
             continue
         release = course.root / "release" / assignment / src.name
         problems += [f"{src.name}: {p}" for p in _cell_problems(
-            _read(src), _read(submitted), _read(release) if release.is_file() else None)]
+            read_notebook(src), read_notebook(submitted),
+            read_notebook(release) if release.is_file() else None)]
         graded = course.root / "autograded" / student / assignment / src.name
         if graded.is_file():
             text = graded.read_text(errors="replace")
@@ -328,7 +330,7 @@ def _time_limit(course: Course, assignment: str, student: str, source_cells: int
     """Seconds nbgrader may take for one submission: every cell its timeout, and some.
 
     ``source_cells``: the assignment's cells (restored cells run too)."""
-    cells = sum(max(1, len(_read(path).cells))
+    cells = sum(max(1, len(read_notebook(path).cells))
                 for path in (course.root / "submitted" / student / assignment).glob("*.ipynb"))
     return min((max(cells, source_cells) + 5) * (_cell_timeout(course) + 20) + 120, 4 * 3600)
 
@@ -368,7 +370,7 @@ def _solution_notebook(source_path: Path):
 
 def _first_failure(graded_nb_path: Path) -> str:
     """'<grade_id or cell N>: <Error>: <message>' of the first cell of a graded notebook that failed."""
-    nb = _read(graded_nb_path)
+    nb = read_notebook(graded_nb_path)
     for index, cell in enumerate(nb.cells):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
@@ -457,7 +459,7 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
         raise CourseError(f"no submissions of {assignment} under {course.root / 'submitted'}")
     ensure_in_gradebook(course, assignment)
     jobs = max(1, min(jobs or default_jobs(), len(found)))
-    source_cells = sum(len(_read(p).cells) for p in course.notebooks(assignment))
+    source_cells = sum(len(read_notebook(p).cells) for p in course.notebooks(assignment))
     workers = [Worker(course, assignment) for _ in range(jobs)]
     for worker in workers:
         worker.start()  # they import nbgrader while the canary is graded

@@ -19,12 +19,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
 from nbgrader.api import MissingEntry
 
 from grader import deadlines
 from grader.course import CANARY_STUDENT, Course, CourseError
-from grader.grading import GRADED, NEEDS_REVIEW, NOT_GRADED, read_statuses
+from grader.grading import GRADED, NEEDS_REVIEW, NOT_GRADED, read_notebook, read_statuses
 from grader.preprocessors import ANSI
 from helpers.checks import likely_mistakes
 
@@ -151,13 +150,6 @@ def _cells(gb, assignment: str, counted: list[str]) -> list[CellRow]:
     return sorted(rows, key=lambda r: (r.pass_rate, r.label))
 
 
-def _read(path: Path):
-    try:
-        return nbformat.read(str(path), as_version=4)
-    except Exception:  # noqa: BLE001 - an unreadable notebook shows no failures
-        return None
-
-
 def failures(course: Course, assignment: str, students: list[str]) -> list[Failure]:
     """What failed in the test cells of the autograded notebooks of ``students``: recognised
     mistakes (the checks' "likely mistake:" lines) and other errors (their first line), and who."""
@@ -165,10 +157,7 @@ def failures(course: Course, assignment: str, students: list[str]) -> list[Failu
     for student in students:
         folder = course.root / "autograded" / student / assignment
         for path in sorted(folder.glob("*.ipynb")):
-            nb = _read(path)
-            if nb is None:
-                continue
-            for cell in nb.cells:
+            for cell in read_notebook(path).cells:  # unreadable: no cells, no failures
                 meta = cell.get("metadata", {}).get("nbgrader", {})
                 if not meta.get("grade") or cell.get("cell_type") != "code":
                     continue  # a failure elsewhere follows from an answer; its test says which

@@ -82,10 +82,12 @@ def explain(course, assignment: str, outcomes, max_bytes: int) -> None:
     """Give each outcome its specific reason: for one not graded, the file's fault (in place of
     nbgrader's generic error); for any, a notebook of another assignment handed in."""
     others = None
+    own = {src: _grade_ids(json.loads(src.read_text(encoding="utf-8")))
+           for src in course.notebooks(assignment)}
     for outcome in outcomes:
         folder = course.root / "submitted" / outcome.student / assignment
         notes = []
-        for src in course.notebooks(assignment):
+        for src in own:
             path = folder / src.name
             if not outcome.graded:
                 fault = file_fault(path, max_bytes)
@@ -94,8 +96,7 @@ def explain(course, assignment: str, outcomes, max_bytes: int) -> None:
                     continue
             if path.is_file() and path.stat().st_size <= max_bytes:
                 others = _notebook_ids(course, assignment) if others is None else others
-                own = _grade_ids(json.loads(src.read_text(encoding="utf-8")))
-                wrong = other_assignment(path, own, others)
+                wrong = other_assignment(path, own[src], others)
                 if wrong:
                     notes.append(wrong)
         if not notes:
