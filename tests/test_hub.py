@@ -57,6 +57,26 @@ def _reachable_by_others(path: Path) -> bool:
     return bool(path.stat().st_mode & stat.S_IXOTH)
 
 
+@contextlib.contextmanager
+def _searchable(paths: list[Path]):
+    """Let other users pass through (search, not list) every private folder above ``paths`` for
+    the run, and put the modes back after: a checkout cloned into a private folder (``mktemp -d``
+    makes one) holds the environment and the editable helpers that the class's servers import."""
+    opened = {}
+    for path in paths:
+        for folder in path.resolve().parents:
+            mode = folder.stat().st_mode
+            if not mode & stat.S_IXOTH and folder not in opened:
+                opened[folder] = stat.S_IMODE(mode)
+    try:
+        for folder, mode in opened.items():
+            folder.chmod(mode | stat.S_IXOTH)
+        yield
+    finally:
+        for folder, mode in opened.items():
+            folder.chmod(mode)
+
+
 def _machine_problem() -> str | None:
     if os.geteuid() != 0:
         return "not root: the hub runs servers as the class's unix users"
@@ -408,6 +428,7 @@ def classroom():
         exchange = base / "exchange"
         exchange.mkdir()
         exchange.chmod(0o1777)
+        stack.enter_context(_searchable([Path(sys.prefix), ROOT]))
         python, why = _readable_env(base)
         env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
                "COURSE_DB_URL": db_url, "NBGRADER_EXCHANGE": str(exchange),

@@ -64,5 +64,6 @@ def test_ci_runs_the_readme_test_command():
 
 def test_make_test_provides_the_browser_and_playwright():
     makefile = (ROOT / "Makefile").read_text()
-    assert "test: $(STAMP) browser" in makefile and "apt-get install -y -qq chromium" in makefile
+    recipe = subprocess.run(["make", "-n", "-C", str(ROOT), "browser"], capture_output=True, text=True).stdout
+    assert "test: $(STAMP) browser" in makefile and "apt-get install -y -qq chromium" in recipe
     assert "playwright" in (ROOT / "pyproject.toml").read_text()
