@@ -22,6 +22,7 @@ from nbgrader.plugins.export import CsvExportPlugin
 from nbgrader.utils import determine_grade, is_grade, is_solution
 from tqdm import tqdm
 
+from grader.containment import warm
 from grader.course import CANARY_STUDENT, Course, CourseError
 from grader.feedback import finish as finish_feedback
 from grader.feedback import refresh as refresh_feedback
@@ -324,6 +325,7 @@ def _worker_main(root: str, assignment: str, log_level: str) -> None:
         result = course.api.autograde(assignment, student, force=True, create=True)
         os.write(out, (json.dumps({"success": bool(result["success"]),
                                    "log": str(result.get("log") or "")}) + "\n").encode())
+    warm.close_all()  # the lane's warm kernels (grader.containment.warm) end with it
 
 
 def _time_limit(course: Course, assignment: str, student: str, source_cells: int) -> float:

@@ -235,3 +235,79 @@ def _descendants(pid: int) -> set[int]:
                 found.add(child)
                 todo.append(child)
     return found
+
+
+_KERNEL_PROBE = """\
+import json, os, random, socket, sys
+import numpy as np
+try:
+    socket.create_connection(("127.0.0.1", 22), timeout=2)
+    net = True
+except OSError:
+    net = False
+import mine
+print(json.dumps({"uid": os.getuid(), "pid": os.getpid(), "cwd": os.getcwd(), "net": net,
+                  "seen": [os.path.exists(p) for p in SECRETS], "procs": sorted(
+                      int(p) for p in os.listdir("/proc") if p.isdigit()),
+                  "mine": mine.VALUE, "draw": [random.random(), float(np.random.rand())],
+                  "env": os.environ.get("COURSE_PROBE", "")}))
+"""
+
+
+async def _probe_kernel(cwd: Path, secrets: list[str]) -> tuple[dict, int]:
+    """Start a grading kernel (as nbgrader does, through the course's kernel manager) in ``cwd``,
+    run the probe in it, shut it down; (what it saw, the pid of its process)."""
+    import json
+
+    from grader.containment.kernels import SandboxedKernelManager
+
+    km = SandboxedKernelManager(kernel_name="python3", course_root=str(ROOT))
+    await km.start_kernel(cwd=str(cwd), env={**os.environ, "COURSE_PROBE": "kernel's own"})
+    pid, forked = km.provisioner.pid, type(km.provisioner.process).__name__ == "Forked"
+    kc = km.client()
+    kc.start_channels()
+    try:
+        await kc.wait_for_ready(timeout=60)
+        msg = kc.execute(f"SECRETS = {secrets!r}\n" + _KERNEL_PROBE)
+        out = []
+        while True:
+            reply = await kc.get_iopub_msg(timeout=60)
+            if reply["parent_header"].get("msg_id") != msg:
+                continue
+            if reply["msg_type"] == "stream":
+                out.append(reply["content"]["text"])
+            elif reply["msg_type"] == "error":
+                raise AssertionError(reply["content"]["evalue"])
+            elif reply["msg_type"] == "status" and reply["content"]["execution_state"] == "idle":
+                break
+    finally:
+        kc.stop_channels()
+        await km.shutdown_kernel(now=True)
+    return {**json.loads("".join(out)), "forked": forked}, pid
+
+
+@pytest.mark.skipif(not sandbox.detect().separate_user, reason="kernels change user only as root")
+@pytest.mark.parametrize("warm", ["1", "0"], ids=["forked warm", "started anew"])
+def test_a_grading_kernel_is_contained_whether_forked_warm_or_started_anew(tmp_path, monkeypatch, warm):
+    import asyncio
+
+    from grader.containment import warm as warm_kernels
+
+    monkeypatch.setenv("COURSE_WARM_KERNELS", warm)
+    cwd = tmp_path / "submission"
+    cwd.mkdir()
+    (cwd / "mine.py").write_text("VALUE = 'the student\\'s own module'\n")
+    (tmp_path / "secret.txt").write_text("solution")
+    secrets = [str(tmp_path / "secret.txt"), str(ROOT / "source")]
+    try:
+        seen = [asyncio.run(_probe_kernel(cwd, secrets)) for _ in range(2)]
+    finally:
+        warm_kernels.close_all()
+    for probe, pid in seen:
+        assert probe["uid"] in sandbox.UIDS and probe["pid"] == 1 and probe["procs"] == [1]
+        assert probe["cwd"] == str(cwd) and probe["mine"] == "the student's own module"
+        assert probe["seen"] == [False, False] and not probe["net"]
+        assert probe["env"] == "kernel's own" and probe["forked"] == (warm == "1")
+        assert not _running(pid), "the kernel outlived its shutdown"
+    assert seen[0][0]["uid"] != seen[1][0]["uid"]
+    assert seen[0][0]["draw"] != seen[1][0]["draw"], "two kernels drew the same random numbers"

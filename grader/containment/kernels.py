@@ -18,7 +18,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import List, Unicode
 
 import grader
-from grader.containment import sandbox
+from grader.containment import sandbox, warm
 
 _CHECKOUT = Path(grader.__file__).resolve().parents[1]
 # The checkout this grader runs from (hidden from kernels); None for an installed, non-editable copy.
@@ -103,9 +103,19 @@ def sandboxed(cmd: list[str], folder: Path, uid: int | None, course_root: str | 
     """``cmd`` wrapped for the sandbox; ``folder`` (from ``kernel_dir``) is its one writable place.
 
     ``cmd[0]`` is the interpreter that will run inside: the sandbox shows what it imports."""
+    return sandbox.command(cmd, **where(cmd, folder, uid, course_root, extra_hidden), protections=protections)
+
+
+def where(cmd: list[str], folder: Path, uid: int | None, course_root: str | os.PathLike | None,
+          extra_hidden: list[str] = ()) -> dict:
+    """What the sandbox shows, hides and makes writable for ``cmd`` (``sandbox.spec``'s arguments)."""
     python = shutil.which(cmd[0]) or cmd[0]
-    return sandbox.command(cmd, show=shown_paths(python), writable=[str(folder)], uid=uid,
-                           hide=[*hidden_paths(course_root), *extra_hidden], protections=protections)
+    return {"show": shown_paths(python), "writable": [str(folder)], "uid": uid,
+            "hide": [*hidden_paths(course_root), *extra_hidden]}
+
+
+def _zygote_env() -> dict[str, str]:
+    return {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", **ONE_THREAD}
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -131,11 +141,28 @@ class SandboxedKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments=None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
         root = self.course_root or os.environ.get("COURSE_ROOT", "")
+        self._plain = (cmd, sandbox.spec(**where(cmd, self._folder, self._uid, root, self.extra_hidden),
+                                         protections=self.protections))
         return sandboxed(cmd, self._folder, self._uid, root, self.extra_hidden, self.protections)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         kw["env"] = {**(kw.get("env") or os.environ), **kernel_env(self._folder)}
-        await super()._async_launch_kernel(kernel_cmd, **kw)
+        forked = self._fork_warm(kw["env"], str(kw.get("cwd") or os.getcwd()))
+        if forked is None:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            return
+        provisioner = self.provisioner  # as LocalProvisioner.launch_kernel leaves it
+        provisioner.process, provisioner.pid, provisioner.cwd = forked, forked.pid, kw.get("cwd")
+        provisioner.pgid = forked.pid  # it leads a session of its own
+        self._reconcile_connection_info(provisioner.connection_info)
+
+    def _fork_warm(self, env: dict[str, str], cwd: str) -> warm.Forked | None:
+        """The kernel forked from this interpreter's zygote (grader.containment.warm), or None."""
+        cmd, spec = getattr(self, "_plain", (None, None))
+        if not cmd or cmd[1:3] != ["-m", "ipykernel_launcher"] or not warm.usable():
+            return None
+        python = shutil.which(cmd[0]) or cmd[0]
+        return warm.zygote(python, _zygote_env()).launch(cmd[3:], spec, cwd, env)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         pgid = getattr(self.provisioner, "pgid", None) if self.provisioner else None

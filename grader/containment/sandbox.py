@@ -120,15 +120,22 @@ def new_uid() -> int | None:
     return secrets.choice(UIDS) if detect().separate_user else None
 
 
+def spec(*, show: list[str], writable: list[str], hide: list[str], uid: int | None,
+         protections: Protections | None = None) -> dict:
+    """What ``enter`` does inside the namespaces: only ``show`` (read-only) and ``writable``
+    seen, ``uid`` and the limits taken."""
+    p = protections or detect()
+    return {"show": show, "writable": writable, "hide": hidden_roots(hide) if p.namespaces else [],
+            "uid": uid if p.separate_user else None, "limits": LIMITS, "nproc": p.separate_user}
+
+
 def command(cmd: list[str], *, show: list[str], writable: list[str], hide: list[str], uid: int | None,
             protections: Protections | None = None) -> list[str]:
     """``cmd`` wrapped to run in the sandbox as ``uid``: only ``show`` (read-only) and ``writable``."""
     p = protections or detect()
-    spec = {"show": show, "writable": writable, "hide": hidden_roots(hide) if p.namespaces else [],
-            "uid": uid if p.separate_user else None, "limits": LIMITS,
-            "nproc": p.separate_user}
-    return [*p.unshare_args(), sys.executable, "-P", "-m", "grader.containment.sandbox", json.dumps(spec),
-            "--", *cmd]
+    wanted = spec(show=show, writable=writable, hide=hide, uid=uid, protections=p)
+    return [*p.unshare_args(), sys.executable, "-P", "-m", "grader.containment.sandbox",
+            json.dumps(wanted), "--", *cmd]
 
 
 # ---------------------------------------------------------------- inside the namespaces
@@ -199,11 +206,17 @@ def _drop_privileges(spec: dict) -> None:
                                    else value))
 
 
-def main(argv: list[str]) -> None:
-    spec, cmd = json.loads(argv[0]), argv[argv.index("--") + 1:]
+def enter(spec: dict) -> None:
+    """In new namespaces, as root there: hide and show folders, then become ``spec``'s user
+    with its limits. Used by ``main`` (a new process) and ``grader.containment.warm`` (a fork)."""
     if spec["hide"]:
         _hide_and_show(spec)
     _drop_privileges(spec)
+
+
+def main(argv: list[str]) -> None:
+    wanted, cmd = json.loads(argv[0]), argv[argv.index("--") + 1:]
+    enter(wanted)
     os.execvp(cmd[0], cmd)
 
 

@@ -167,11 +167,12 @@ def run(source_path: Path, submitted_path: Path, cwd: Path, course_root: Path, t
             return Result(complete=True)
     uid = sandbox.new_uid()
     folder = kernels.kernel_dir(uid)
-    student_cmd = kernels.sandboxed([sys.executable, "-P", "-m", "grader.recheck.student_side", "{fd}"],
-                                    folder, uid, course_root)
+    student_cmd = [sys.executable, "-P", "-m", "grader.recheck.student_side", "{fd}"]
+    where = kernels.where(student_cmd, folder, uid, course_root)
+    student_cmd = kernels.sandboxed(student_cmd, folder, uid, course_root)
     job = {"cells": cells, "cell_timeout": timeout, "grace": grace,
            "student_names": answer_names(source_nb),
-           "student": {"cmd": student_cmd, "cwd": str(cwd),
+           "student": {"cmd": student_cmd, "spec": sandbox.spec(**where), "cwd": str(cwd),
                        "env": {**os.environ, **kernels.kernel_env(folder)}}}
     # Every cell may take its timeout, and each restart of student code its grace and a start.
     deadline = (timeout + grace + 10) * (len(cells) + 1) + 60 + STARTUP_TIMEOUT

@@ -15,6 +15,7 @@ import ctypes
 import functools
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -34,6 +35,26 @@ from grader.recheck.recheck import (
     transformer,
 )
 
+# A runner forked from a warm runner asks it, on this channel, to fork its student sides.
+_warm_channel: socket.socket | None = None
+
+
+def _forked_student_side(spec: dict, end: socket.socket):
+    """The student side forked, sandboxed, by the warm runner this runner came from, ``end``
+    its end of the bridge (a ``warm.Forked``); None when there is none or it cannot."""
+    if _warm_channel is None or not spec.get("spec"):
+        return None
+    from grader.containment import warm
+
+    request = json.dumps({"spec": spec["spec"], "cwd": spec["cwd"], "env": spec["env"]}).encode()
+    try:
+        socket.send_fds(_warm_channel, [request], [end.fileno()])
+        _warm_channel.settimeout(STARTUP_TIMEOUT)
+        answer = _warm_channel.recv(64)
+        return warm.Forked(int(answer)) if answer else None
+    except (OSError, ValueError):
+        return None
+
 
 class Student:
     """The student-side process as the test runner sees it: started, interrupted, restarted."""
@@ -50,12 +71,15 @@ class Student:
         from grader.recheck import bridge
 
         ours, theirs = socket.socketpair()
-        cmd = [str(theirs.fileno()) if part == "{fd}" else part for part in self.spec["cmd"]]
-        self.proc = subprocess.Popen(cmd, pass_fds=(theirs.fileno(),), cwd=self.spec["cwd"],
-                                     env=self.spec["env"], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     preexec_fn=sandbox.die_with_parent)
+        self.proc = _forked_student_side(self.spec, theirs)
+        if self.proc is None:  # no warm runner to fork it from: a new process
+            cmd = [str(theirs.fileno()) if part == "{fd}" else part for part in self.spec["cmd"]]
+            self.proc = subprocess.Popen(cmd, pass_fds=(theirs.fileno(),), cwd=self.spec["cwd"],
+                                         env=self.spec["env"], stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                         preexec_fn=sandbox.die_with_parent)
         theirs.close()
+        self.debug(f"student side {'started anew' if isinstance(self.proc, subprocess.Popen) else 'forked'}")
         self.peer = bridge.Peer(ours, {"call": bridge.answer_call}, role="tests")
         self.peer.deadline = time.monotonic() + STARTUP_TIMEOUT
         try:
@@ -338,24 +362,45 @@ def _fresh_randomness() -> None:
 def serve(fd: int) -> None:
     """``--serve FD``: a warm runner that never runs a job itself; for each request on the socket
     FD (the job's stdin and stdout as two passed descriptors) it forks a test runner, in a session
-    of its own, and answers its pid. Its imports are done once, before any job."""
+    of its own, and answers its pid. Its imports are done once, before any job.
+
+    Where kernels may be forked warm (``grader.containment.warm``), each runner gets a channel
+    back to it, on which it asks for its student sides: forked from here, where no job and no
+    test was ever read, into a sandbox of their own (they end with the runner)."""
+    from grader.containment import warm
+
     sock = socket.socket(fileno=fd)
     ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0, as every runner
     with contextlib.suppress(Exception):  # a module that fails here fails in the job, as before
         _warm()
+    forks_students = warm.usable()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the runners
+    channels: dict[socket.socket, int] = {}  # channel -> the pid of the runner at its other end
     while True:
+        ready, _, _ = select.select([sock, *channels], [], [])
+        for chan in ready:
+            if chan is not sock:
+                _fork_student_side(chan, channels, sock)
+        if sock not in ready:
+            continue
         try:
             msg, fds, _, _ = socket.recv_fds(sock, 16, 2)
         except OSError:
             break
         if not msg or len(fds) != 2:
             break
+        ours = theirs = None
+        if forks_students:
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         pid = os.fork()
         if pid == 0:
             try:
+                global _warm_channel
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 sock.close()
+                for chan in [*channels, *([ours] if ours else [])]:
+                    chan.close()
+                _warm_channel = theirs
                 os.setsid()
                 os.dup2(fds[0], 0)
                 os.dup2(fds[1], 1)
@@ -367,11 +412,46 @@ def serve(fd: int) -> None:
                 os._exit(1)
         for f in fds:
             os.close(f)
+        if theirs is not None:
+            theirs.close()
+            channels[ours] = pid
         try:
             sock.sendall(f"{pid}\n".encode())
         except OSError:
             break
     os._exit(0)
+
+
+def _fork_student_side(chan: socket.socket, channels: dict, sock: socket.socket) -> None:
+    """Answer one request of a runner on its channel: fork the student side it asks for."""
+    from grader.containment import warm
+    from grader.recheck import student_side
+
+    try:
+        msg, fds, _, _ = socket.recv_fds(chan, 1 << 20, 1)
+    except OSError:
+        msg, fds = b"", []
+    if not msg:  # the runner is done
+        for f in fds:
+            os.close(f)
+        del channels[chan]
+        chan.close()
+        return
+    pid = 0
+    try:
+        request = json.loads(msg)
+        if len(fds) == 1:
+            end = fds[0]
+            pid = warm.fork_sandboxed(
+                request["spec"], request["cwd"], request["env"], lambda: student_side.main(end),
+                close=[sock.fileno(), *(c.fileno() for c in channels)], watch=channels[chan])
+    except (OSError, ValueError, KeyError, TypeError):
+        pid = 0
+    finally:
+        for f in fds:
+            os.close(f)
+    with contextlib.suppress(OSError):
+        chan.send(f"{pid}".encode() if pid else b"")
 
 
 if __name__ == "__main__":
