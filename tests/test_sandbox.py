@@ -15,6 +15,7 @@ import pytest
 from conftest import ROOT, read_nb
 
 from grader.containment import sandbox
+from grader.containment import warm as warm_kernels
 from grader.containment.kernels import shown_paths
 from grader.recheck import recheck, student_side
 
@@ -118,12 +119,19 @@ def test_recheck_passes_a_correct_notebook_and_catches_a_patched_checker(tmp_pat
     assert result.complete and result.tampered == []
     assert result.passed and all(result.passed.values()), result.passed
     src, path = _solved_gradients(tmp_path, "from helpers import checks\nchecks.check_close = print")
-    warm = recheck.WarmRunner()  # the runner forked from a warm one: the same verdicts
+    debug = tmp_path / "recheck-debug.txt"
+    os.environ["COURSE_RECHECK_DEBUG"] = str(debug)  # read by the warm runner as it starts
+    try:
+        warm = recheck.WarmRunner()  # the runner forked from a warm one: the same verdicts
+    finally:
+        del os.environ["COURSE_RECHECK_DEBUG"]
     try:
         result = recheck.run(src, path, tmp_path, tmp_path, timeout=30, warm=warm)
     finally:
         warm.close()
     assert warm.proc.returncode is not None
+    if warm_kernels.usable():  # and its student side forked too, not started anew
+        assert "student side forked" in debug.read_text()
     assert "helpers.checks.check_close" in result.tampered
     assert all(result.passed.values())  # undone before the tests ran: a correct notebook still passes
 
@@ -291,8 +299,6 @@ async def _probe_kernel(cwd: Path, secrets: list[str]) -> tuple[dict, int]:
 def test_a_grading_kernel_is_contained_whether_forked_warm_or_started_anew(tmp_path, monkeypatch, warm):
     import asyncio
 
-    from grader.containment import warm as warm_kernels
-
     monkeypatch.setenv("COURSE_WARM_KERNELS", warm)
     cwd = tmp_path / "submission"
     cwd.mkdir()
@@ -311,3 +317,60 @@ def test_a_grading_kernel_is_contained_whether_forked_warm_or_started_anew(tmp_p
         assert not _running(pid), "the kernel outlived its shutdown"
     assert seen[0][0]["uid"] != seen[1][0]["uid"]
     assert seen[0][0]["draw"] != seen[1][0]["draw"], "two kernels drew the same random numbers"
+
+
+_FORK_PROBE = """
+import json, os, socket, sys, time
+from grader.containment import kernels, sandbox, warm
+
+secrets, out = json.loads(sys.argv[1]), int(sys.argv[2])
+watched = int(sys.argv[3])
+
+def probe():
+    try:
+        socket.create_connection(("127.0.0.1", 22), timeout=2)
+        net = True
+    except OSError:
+        net = False
+    os.write(out, json.dumps({"uid": os.getuid(), "pid": os.getpid(), "net": net,
+                              "seen": [os.path.exists(p) for p in secrets]}).encode() + b"\\n")
+    os.close(out)
+    time.sleep(60)
+
+spec = sandbox.spec(show=kernels.shown_paths(), writable=[], hide=secrets, uid=sandbox.new_uid())
+keeper = warm.fork_sandboxed(spec, "/", {"PATH": "/usr/bin:/bin"}, probe, watch=watched)
+print(keeper, flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not warm_kernels.usable(), reason="no warm forks here (not root)")
+def test_a_forked_sandbox_is_contained_and_ends_with_the_process_it_serves(tmp_path):
+    import json
+
+    (tmp_path / "secret.txt").write_text("solution")
+    secrets = [str(tmp_path / "secret.txt"), str(ROOT / "source")]
+    served = subprocess.Popen(["sleep", "60"])  # stands for the test runner a student side serves
+    read, write = os.pipe()
+    forker = subprocess.Popen([sys.executable, "-c", _FORK_PROBE, json.dumps(secrets), str(write),
+                               str(served.pid)], pass_fds=(write,), stdout=subprocess.PIPE, text=True)
+    os.close(write)
+    try:
+        keeper = int(forker.stdout.readline())
+        with os.fdopen(read) as fh:  # a line: the write end stays open in the processes above
+            probe = json.loads(fh.readline())
+        assert probe["uid"] in sandbox.UIDS and probe["pid"] == 1
+        assert probe["seen"] == [False, False] and not probe["net"]
+        sandboxed = [p for p in _descendants(keeper)]
+        assert _running(keeper) and sandboxed and all(_running(p) for p in sandboxed)
+        served.kill()
+        served.wait()
+        deadline = time.monotonic() + 10
+        while (_running(keeper) or any(map(_running, sandboxed))) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _running(keeper) and not any(map(_running, sandboxed)), "outlived what it served"
+    finally:
+        forker.kill()
+        forker.wait()
+        served.kill()
+        served.wait()

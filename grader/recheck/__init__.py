@@ -9,7 +9,9 @@ side (NumPy, the checks, builtins, the process, the pipe) cannot make a check pa
 changed is reported. ``recheck.run`` re-checks one notebook and returns its ``recheck.Result``.
 It re-runs what can still matter (``recheck.until_last``): since it only ever lowers nbgrader's
 score, stubs left as released and the tests nbgrader failed after them are not run twice. Test
-runners are forked from a ``recheck.WarmRunner`` (imports done once; it never runs a job itself).
+runners are forked from a ``recheck.WarmRunner`` (imports done once; it never runs a job itself),
+and, where the sandbox runs as root, so are their student sides, each into a sandbox of its own
+(``grader.containment.warm``) and ending with its runner.
 
 - ``recheck``: the plan of cells, ``run`` and what both child processes share;
 - ``runner``: the test runner (``python -m grader.recheck.runner``);
