@@ -3,8 +3,9 @@
 The same class (STUDENTS submissions of every assignment: about half correct, a third partial,
 the rest blank) is graded in two fresh copies of the course, in one run: once by nbgrader's own
 command, one student after another (the course's nbgrader_config.py, so its kernels are sandboxed
-too, but no re-check, no watchdog, no canary), once by `course autograde` with every protection on
-(sandbox, clean re-check, watchdog, output caps, the canary first) and its default --jobs.
+too, each started anew as nbgrader does, but no re-check, no watchdog, no canary), once by
+`course autograde` with every protection on (sandbox, clean re-check, watchdog, output caps, the
+canary first) and its default --jobs.
 The scores must agree. It prints the ratio of the two wall times, and the overhead of `course
 autograde` per notebook beyond the notebook's own cell time (the time a lane spends per notebook,
 wall time x jobs / notebooks, less the cells' own execution time measured once per variant in a
@@ -37,6 +38,9 @@ from grader.grading import default_jobs
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 TARGET_RATIO, TARGET_OVERHEAD = 2.5, 0.35
+# nbgrader as it is: a kernel started anew for every notebook (the course's warm kernels,
+# grader.containment.warm, are part of what `course autograde` adds).
+NBGRADER_ENV = {**os.environ, "COURSE_WARM_KERNELS": "0"}
 
 
 def answers(source_nb) -> dict[str, str]:
@@ -107,9 +111,9 @@ def scores(course: Path) -> dict[tuple[str, str], float]:
     return {(a, s): round(float(v), 6) for a, s, v in rows}
 
 
-def run(cmd: list[str], cwd: Path) -> float:
+def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[:3])} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
@@ -130,7 +134,7 @@ def main() -> int:
             run([str(BIN / "nbgrader"), "generate_assignment", a, "--force"], ours)
         nbgrader_s = course_s = 0.0
         for a in assignments:
-            nbgrader_s += run([str(BIN / "nbgrader"), "autograde", a, "--force"], plain)
+            nbgrader_s += run([str(BIN / "nbgrader"), "autograde", a, "--force"], plain, NBGRADER_ENV)
             course_s += run([str(BIN / "course"), "--root", str(ours), "autograde", a], ours)
         notebooks = sum(1 for _ in (ours / "submitted").glob("*/*/*.ipynb"))
         theirs, mine = scores(plain), scores(ours)

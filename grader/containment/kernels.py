@@ -13,7 +13,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import matplotlib
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import List, Unicode
 
@@ -33,6 +32,8 @@ def kernel_dir(uid: int | None) -> Path:
     for sub in ("home", "mpl", "ipython"):
         (path / sub).mkdir()
     # matplotlib's font cache, so that the kernel does not rebuild it and say so on stderr.
+    import matplotlib  # here: half a second, and most processes importing this never need it
+
     for cached in glob.glob(os.path.join(matplotlib.get_cachedir(), "fontlist-*.json")):
         shutil.copy(cached, path / "mpl")
     if uid is not None:
