@@ -22,7 +22,6 @@ from nbgrader.plugins.export import CsvExportPlugin
 from nbgrader.utils import determine_grade, is_grade, is_solution
 from tqdm import tqdm
 
-from grader.containment import warm
 from grader.course import CANARY_STUDENT, Course, CourseError
 from grader.feedback import finish as finish_feedback
 from grader.feedback import refresh as refresh_feedback
@@ -263,7 +262,7 @@ class Worker:
 
     def _start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-P", "-m", "grader.grading", str(self.course.root), self.assignment,
+            [sys.executable, "-P", "-m", "grader.lane", str(self.course.root), self.assignment,
              str(self.course.log_level)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
             start_new_session=True)
@@ -304,28 +303,19 @@ class Worker:
         self.restarts += 1
         return {"success": False, "log": f"[ERROR] {why}"}
 
-    def close(self) -> None:
+    def finish(self) -> None:
+        """Tell the process there are no more students (``close`` waits for it to end)."""
         if self.proc is not None:
             with contextlib.suppress(OSError):
                 self.proc.stdin.close()
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.finish()
             try:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self._kill()
-
-
-def _worker_main(root: str, assignment: str, log_level: str) -> None:
-    """The child process of ``Worker``: reads student ids (JSON lines), writes results."""
-    out = os.dup(1)
-    os.dup2(2, 1)  # whatever nbgrader or a library prints must not mix with the results
-    sys.stdout = sys.stderr
-    course = Course(Path(root), log_level=int(log_level))
-    for line in sys.stdin:
-        student = json.loads(line)
-        result = course.api.autograde(assignment, student, force=True, create=True)
-        os.write(out, (json.dumps({"success": bool(result["success"]),
-                                   "log": str(result.get("log") or "")}) + "\n").encode())
-    warm.close_all()  # the lane's warm kernels (grader.containment.warm) end with it
 
 
 def _time_limit(course: Course, assignment: str, student: str, source_cells: int) -> float:
@@ -505,6 +495,8 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
                         + ("graded" if outcome.graded else f"not graded: {outcome.problem}"))
     finally:
         for worker in workers:
+            worker.finish()  # all of them at once: each takes a moment to shut its kernels down
+        for worker in workers:
             worker.close()
         warm.close()
     outcomes = [by_student[s] for s in found]
@@ -615,7 +607,3 @@ def summary(course: Course, assignment: str) -> list[CellStats]:
                     len(scores),
                 ))
     return sorted(stats, key=lambda c: (c.mean / c.max_score if c.max_score else 1.0, c.grade_id))
-
-
-if __name__ == "__main__":
-    _worker_main(*sys.argv[1:4])

@@ -175,3 +175,21 @@ class SandboxedKernelManager(AsyncKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
             shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def prestart(kernel_name: str = "python3") -> None:
+    """Start this process's zygote for ``kernel_name`` now (grader.containment.warm), before the
+    first kernel is asked for; nothing where kernels are not forked warm."""
+    if not warm.usable():
+        return
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        cmd = list(KernelSpecManager().get_kernel_spec(kernel_name).argv)
+    except (NoSuchKernel, OSError, ValueError):
+        return
+    if cmd[1:3] != ["-m", "ipykernel_launcher"]:
+        return
+    if cmd[0] in {"python", f"python{sys.version_info[0]}", "python{}.{}".format(*sys.version_info[:2])}:
+        cmd[0] = sys.executable  # as jupyter_client's format_kernel_cmd does
+    warm.zygote(shutil.which(cmd[0]) or cmd[0], _zygote_env())

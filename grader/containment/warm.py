@@ -146,7 +146,7 @@ def close_all() -> None:
 
 
 # What a zygote's imports depend on; other variables are the kernel's own, set after the fork.
-ZYGOTE_ENV = ("PATH", "PYTHONPATH", "MPLBACKEND", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+ZYGOTE_ENV = ("PYTHONPATH", "MPLBACKEND", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
               "MKL_NUM_THREADS", "VIRTUAL_ENV")
 
 
