@@ -9,6 +9,9 @@ that enters the sandbox exactly as ``grader.containment.sandbox`` makes a new pr
 (new mount, network and pid namespaces, the same mounts, an unused user id of its own, the same
 limits) and only then runs the kernel, in a process that student code could not see before.
 
+``fork_sandboxed`` is that fork; the re-check's warm runner (``grader.recheck.runner --serve``)
+uses it too, for the student sides of its test runners.
+
 Used only where the sandbox runs as root (``Protections.separate_user``); elsewhere, and with
 ``COURSE_WARM_KERNELS=0``, every kernel starts anew.
 """
@@ -29,7 +32,7 @@ import threading
 
 _CLONE_NEWNS, _CLONE_NEWPID, _CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
 _MS_PRIVATE, _MS_REC, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1 << 18, 16384, 2, 4, 8
-_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE = 1, 4
+_PR_SET_PDEATHSIG = 1
 START_TIMEOUT = 60.0  # seconds for the zygote to answer (it imports first)
 
 
