@@ -30,6 +30,8 @@ import subprocess
 import sys
 import threading
 
+from grader.containment import sandbox
+
 _CLONE_NEWNS, _CLONE_NEWPID, _CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
 _MS_PRIVATE, _MS_REC, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1 << 18, 16384, 2, 4, 8
 _PR_SET_PDEATHSIG = 1
@@ -38,8 +40,6 @@ START_TIMEOUT = 60.0  # seconds for the zygote to answer (it imports first)
 
 def usable() -> bool:
     """Whether kernels may be forked warm here: the sandbox runs as root and nobody said no."""
-    from grader.containment import sandbox
-
     if os.environ.get("COURSE_WARM_KERNELS", "1").lower() in ("0", "off", "no"):
         return False
     p = sandbox.detect()
@@ -84,6 +84,20 @@ class Forked:
         self.send_signal(signal.SIGTERM)
 
 
+def read_pid(sock: socket.socket, timeout: float, who: str) -> int:
+    """The pid (a line) that a forking process answers on ``sock`` within ``timeout`` seconds;
+    OSError or ValueError if it does not."""
+    answer = b""
+    while not answer.endswith(b"\n"):
+        if not select.select([sock], [], [], timeout)[0]:
+            raise OSError(f"{who} did not answer")
+        part = sock.recv(64)
+        if not part:
+            raise OSError(f"{who} is gone")
+        answer += part
+    return int(answer)
+
+
 class Zygote:
     """The warm process of one interpreter: ``launch`` forks a sandboxed kernel from it."""
 
@@ -92,7 +106,7 @@ class Zygote:
         self.proc = subprocess.Popen(
             [python, "-P", "-m", "grader.containment.warm", str(theirs.fileno())],
             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, env=env, cwd="/", preexec_fn=_die_with_parent)
+            stderr=subprocess.DEVNULL, env=env, cwd="/", preexec_fn=sandbox.die_with_parent)
         theirs.close()
         self.sock = ours
         self.lock = threading.Lock()
@@ -104,15 +118,8 @@ class Zygote:
         try:
             with self.lock:
                 self.sock.sendall(request)
-                answer = b""
-                while not answer.endswith(b"\n"):
-                    if not select.select([self.sock], [], [], START_TIMEOUT)[0]:
-                        raise OSError("the zygote did not answer")
-                    part = self.sock.recv(64)
-                    if not part:
-                        raise OSError("the zygote is gone")
-                    answer += part
-            return Forked(int(answer))
+                pid = read_pid(self.sock, START_TIMEOUT, "the zygote")
+            return Forked(pid)
         except (OSError, ValueError):
             return None
 
@@ -151,10 +158,6 @@ def close_all() -> None:
 # What a zygote's imports depend on; other variables are the kernel's own, set after the fork.
 ZYGOTE_ENV = ("PYTHONPATH", "MPLBACKEND", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
               "MKL_NUM_THREADS", "VIRTUAL_ENV")
-
-
-def _die_with_parent() -> None:
-    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 # ---------------------------------------------------------------- the zygote itself
@@ -229,8 +232,6 @@ def fork_sandboxed(spec: dict, cwd: str, env: dict[str, str], target, close=(),
 
 def _keep(spec: dict, cwd: str, env: dict[str, str], target, watched: int | None) -> None:
     """In the keeper: new namespaces, then the sandboxed process in them; wait for its end."""
-    from grader.containment import sandbox
-
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     _check(libc.unshare(_CLONE_NEWNS | _CLONE_NEWNET | _CLONE_NEWPID), "unshare")
@@ -254,7 +255,7 @@ def _keep(spec: dict, cwd: str, env: dict[str, str], target, watched: int | None
     os.environ.update(env)
     os.chdir(cwd)
     sandbox.enter(spec)
-    _fresh_randomness()
+    fresh_randomness()
     signal.signal(signal.SIGINT, signal.default_int_handler)
     target()
 
@@ -270,7 +271,7 @@ def _kernel(argv: list[str]) -> None:
     IPKernelApp.launch_instance(argv=argv)
 
 
-def _fresh_randomness() -> None:
+def fresh_randomness() -> None:
     """A forked process draws other numbers than its siblings, as a newly started one would."""
     import random
 

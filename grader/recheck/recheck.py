@@ -265,20 +265,15 @@ class WarmRunner:
 
     def spawn(self) -> tuple[int, int, int] | None:
         """(pid, its stdin, its stdout) of a new test runner; None if the warm runner is gone."""
+        from grader.containment import warm
+
         in_r, in_w = os.pipe()
         out_r, out_w = os.pipe()
         try:
             with self.lock:
                 socket.send_fds(self.sock, [b"run"], [in_r, out_w])
-                answer = b""
-                while not answer.endswith(b"\n"):
-                    if not select.select([self.sock], [], [], STARTUP_TIMEOUT)[0]:
-                        raise OSError("the warm runner did not answer")
-                    part = self.sock.recv(64)
-                    if not part:
-                        raise OSError("the warm runner is gone")
-                    answer += part
-            return int(answer), in_w, out_r
+                pid = warm.read_pid(self.sock, STARTUP_TIMEOUT, "the warm runner")
+            return pid, in_w, out_r
         except (OSError, ValueError):
             os.close(in_w)
             os.close(out_r)

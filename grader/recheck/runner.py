@@ -350,15 +350,6 @@ def _warm() -> None:
     transformer()
 
 
-def _fresh_randomness() -> None:
-    """A forked runner draws other numbers than its siblings, as a newly started one would."""
-    import random
-
-    random.seed()
-    if "numpy" in sys.modules:
-        sys.modules["numpy"].random.seed()
-
-
 def serve(fd: int) -> None:
     """``--serve FD``: a warm runner that never runs a job itself; for each request on the socket
     FD (the job's stdin and stdout as two passed descriptors) it forks a test runner, in a session
@@ -406,7 +397,7 @@ def serve(fd: int) -> None:
                 os.dup2(fds[1], 1)
                 for f in fds:
                     os.close(f)
-                _fresh_randomness()
+                warm.fresh_randomness()
                 main()
             finally:
                 os._exit(1)
