@@ -13,6 +13,7 @@ with one line, except under CI=true, where a missing browser is a failure.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -207,6 +208,9 @@ def test_source_notebook_runs_all_with_widgets_and_plots(page, lab, path):
         handle.focus()
         page.keyboard.press("ArrowRight")
         expect(image).not_to_have_attribute("src", before or "", timeout=30_000)
+        # The readout is redrawn after the image on a loaded machine: wait for it as well.
+        with contextlib.suppress(AssertionError):
+            expect(box.locator(".widget-html").first).not_to_have_text(readout, timeout=30_000)
         new_readout = box.locator(".widget-html").first.inner_text()
         assert new_readout != readout, f"{rel}: widget {i} readout unchanged"
         shot(page, f"widget-{path.stem}-{i}", box)
