@@ -1,7 +1,9 @@
 """What `course build` pins so that two builds, on any machine, give the same bytes.
 
 An executed notebook's outputs depend on more than its code: BLAS thread counts change the order
-of floating-point sums (round-off such as ``6.8e-12`` against ``5.8e-12``), matplotlib writes its
+of floating-point sums (round-off such as ``6.8e-12`` against ``5.8e-12``), and so does the CPU:
+OpenBLAS picks its kernels by processor (AVX-512 ones on recent Intel, AVX2 ones on AMD Zen 4,
+one more last digit apart), matplotlib writes its
 version into every PNG (``Software`` chunk) and reads a user's ``matplotlibrc`` (DPI, fonts), an
 ``MPLBACKEND`` left in the shell (``Agg`` under pytest) keeps figures out of the outputs,
 IPython runs a user's startup files, string hashing changes set order, and a timing is a timing.
@@ -11,6 +13,7 @@ IPython runs a user's startup files, string hashing changes set order, and a tim
 from __future__ import annotations
 
 import os
+import platform
 from pathlib import Path
 
 import matplotlib
@@ -25,7 +28,11 @@ PINNED_ENV = {
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
     # matplotlib's own defaults, not the builder's ~/.config/matplotlib/matplotlibrc
     "MATPLOTLIBRC": str(Path(matplotlib.get_data_path()) / "matplotlibrc"),
+    "MKL_CBWR": "COMPATIBLE",  # MKL's own switch for the same sums on every processor
 }
+if platform.machine().lower() in ("x86_64", "amd64"):
+    # The kernels every x86-64 processor of the last ten years runs (AVX2 and FMA).
+    PINNED_ENV["OPENBLAS_CORETYPE"] = "Haswell"
 # The kernel's IPython profile (IPYTHONDIR): no user startup files; PNGs without the Software chunk.
 KERNEL_CONFIG = """\
 # Written by `course build` (grader.reproducible): the kernel that executes an edition.
