@@ -10,7 +10,6 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPrep
 from nbgrader.converters import GenerateAssignment
 from nbgrader.preprocessors import (
     AssignLatePenalties,
-    CheckCellMetadata,
     ClearOutput,
     DeduplicateIds,
     GetGrades,
@@ -26,6 +25,7 @@ from grader.course import env_gradebook_url
 from grader.deadlines import SharePerDayLate
 from grader.feedback import HideServerPaths
 from grader.preprocessors import (
+    CheckCellMetadataOnce,
     DropInstructorMetadata,
     GuardedExecute,
     HideHiddenTests,
@@ -67,11 +67,11 @@ c.LimitOutputBytes.max_notebook_bytes = 1_000_000
 # Edited metadata, split or duplicated cells and pasted cells must not stop grading.
 c.Autograde.sanitize_preprocessors = [
     NormalizeSubmission, ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
-    CheckCellMetadata,
+    CheckCellMetadataOnce,
 ]
 c.Autograde.autograde_preprocessors = [
     GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, LimitOutputBytes,
-    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+    SaveAutoGrades, AssignLatePenalties, CheckCellMetadataOnce,
 ]
 # Feedback never shows hidden tests: their code is removed and their failures become one line.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, HideServerPaths, CSSHTMLHeaderPreprocessor]

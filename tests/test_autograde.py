@@ -343,3 +343,23 @@ def notebook_stem(assignment: str) -> str:
     """The notebook name of a one-notebook assignment."""
     (notebook,) = (ROOT / "source" / assignment).glob("*.ipynb")
     return notebook.stem
+
+
+def test_cell_metadata_is_checked_as_nbgrader_checks_it_schema_read_once():
+    """grader.preprocessors.CheckCellMetadataOnce: nbgrader's checks, nbgrader's errors."""
+    import jsonschema
+    from nbgrader.nbgraderformat import ValidationError
+    from nbgrader.nbgraderformat import common as nbgrader_format
+
+    from grader.preprocessors import CheckCellMetadataOnce
+
+    check = CheckCellMetadataOnce()
+    nb = read_nb(SOURCE_NOTEBOOKS[0])
+    assert check.preprocess(copy.deepcopy(nb), {})[0] == nb
+    for value, where in (("ten", "points"), (None, "grade_id")):
+        broken = copy.deepcopy(nb)
+        cell = next(c for c in broken.cells if nbgrader_meta(c).get("grade"))
+        cell.metadata["nbgrader"][where] = value
+        with pytest.raises(ValidationError):
+            check.preprocess(broken, {})
+    assert nbgrader_format.jsonschema is jsonschema  # nothing left patched

@@ -165,6 +165,11 @@ class SandboxedKernelManager(AsyncKernelManager):
         python = shutil.which(cmd[0]) or cmd[0]
         return warm.zygote(python, _zygote_env()).launch(cmd[3:], spec, cwd, env)
 
+    async def _async_wait(self, pollinterval: float = 0.1) -> None:
+        # A killed kernel is gone in milliseconds; jupyter_client's 0.1 s polls idled each lane
+        # that long per notebook.
+        await super()._async_wait(pollinterval=min(pollinterval, 0.005))
+
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         pgid = getattr(self.provisioner, "pgid", None) if self.provisioner else None
         if pgid:
