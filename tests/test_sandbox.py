@@ -374,3 +374,25 @@ def test_a_forked_sandbox_is_contained_and_ends_with_the_process_it_serves(tmp_p
         forker.wait()
         served.kill()
         served.wait()
+
+
+def test_the_recheck_leaves_out_demo_cells_nothing_else_reads():
+    demo = "fig = plt.figure()\nplt.plot([1, 2])"
+    reads = "curve = [1, 2]"
+    cells = [{"kind": "given", "grade_id": "imports", "code": "%matplotlib inline\nimport math"},
+             {"kind": "student", "grade_id": None, "code": demo},
+             {"kind": "student", "grade_id": None, "code": reads},
+             {"kind": "student", "grade_id": "f", "code": "def f(): return len(curve)"},
+             {"kind": "student", "grade_id": None, "code": "mine = 1"},  # the student's own cell
+             {"kind": "test", "grade_id": "test-f", "code": "assert f() == 2"}]
+    demos = {demo, reads}
+    kept = [c["code"] for c in recheck.without_demos(cells, demos)]
+    assert demo not in kept and reads in kept and "mine = 1" in kept and len(kept) == 5
+    edited = [*cells[:1], {**cells[1], "code": demo + "\ncurve = 3"}, *cells[2:]]
+    assert len(recheck.without_demos(edited, demos)) == 6  # edited: the student's own code
+    dynamic = [*cells, {"kind": "student", "grade_id": "g", "code": "def g(): return globals()['fig']"}]
+    assert len(recheck.without_demos(dynamic, demos)) == 7  # read by other ways: all stay
+    seeded = [{**cells[1], "code": "np.random.seed(0)"}, *cells[2:]]
+    assert len(recheck.without_demos(seeded, {"np.random.seed(0)", reads})) == 5
+    # Demos as released count as no one's code when the re-check is cut short.
+    assert recheck.until_last(cells[:3], set(), {}, demos) == []

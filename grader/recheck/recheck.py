@@ -32,6 +32,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import symtable
 import sys
 import threading
 import time
@@ -111,15 +112,18 @@ class Result:
     complete: bool = False  # False: the test runner died or ran out of time before the end
 
 
-def until_last(cells: list[dict], confirm, stubs: dict[str, str]) -> list[dict]:
+def until_last(cells: list[dict], confirm, stubs: dict[str, str], demos=frozenset()) -> list[dict]:
     """The part of ``cells`` that can change a score or show tampering: up to the last test cell
     in ``confirm`` or the last student cell that is not its release stub (``stubs``: grade_id ->
     code), whichever is later, and the cells after that one until the next student cell (the
-    test that calls it). The re-check only ever lowers a score; what is cut holds only stubs as
-    released and tests nbgrader already failed. Nothing to confirm and no student code: no cells.
+    test that calls it). The re-check only ever lowers a score; what is cut holds only stubs and
+    demo cells (``demos``: plain cells) as released and tests nbgrader already failed. Nothing to
+    confirm and no student code: no cells.
     """
     def own(cell: dict) -> bool:
-        return cell["kind"] == "student" and cell["code"].strip() != stubs.get(cell["grade_id"], None)
+        code = cell["code"].strip()
+        return cell["kind"] == "student" and code != stubs.get(cell["grade_id"], None) and not (
+            cell["grade_id"] is None and code in demos)
 
     pivot = max((i for i, c in enumerate(cells)
                  if (c["kind"] == "test" and c["grade_id"] in confirm) or own(c)), default=-1)
@@ -129,18 +133,92 @@ def until_last(cells: list[dict], confirm, stubs: dict[str, str]) -> list[dict]:
     return cells[:end]
 
 
-def stubs_of(release_path: Path | None) -> dict[str, str]:
-    """grade_id -> code of each answer cell of the release notebook, stripped ({} if none)."""
+def _release(release_path: Path | None):
     import nbformat
 
     if release_path is None or not release_path.is_file():
-        return {}
+        return None
     try:
-        nb = nbformat.read(str(release_path), as_version=4)
-    except Exception:  # noqa: BLE001 - no stubs known: every student cell counts as the student's
-        return {}
-    return {_meta(c)["grade_id"]: c.source.strip() for c in nb.cells
-            if c.cell_type == "code" and _meta(c).get("solution") and _meta(c).get("grade_id")}
+        return nbformat.read(str(release_path), as_version=4)
+    except Exception:  # noqa: BLE001 - unreadable: nothing is known about what was released
+        return None
+
+
+def stubs_of(release_path: Path | None) -> dict[str, str]:
+    """grade_id -> code of each answer cell of the release notebook, stripped ({} if none)."""
+    nb = _release(release_path)
+    return {} if nb is None else {
+        _meta(c)["grade_id"]: c.source.strip() for c in nb.cells
+        if c.cell_type == "code" and _meta(c).get("solution") and _meta(c).get("grade_id")}
+
+
+def demos_of(release_path: Path | None) -> set[str]:
+    """The code of the release notebook's plain code cells (no nbgrader role), stripped."""
+    nb = _release(release_path)
+    return set() if nb is None else {c.source.strip() for c in nb.cells
+                                     if c.cell_type == "code" and not _meta(c)}
+
+
+# Names through which code reaches state by other ways than its own names: such code, or a demo
+# that seeds the global random generators, keeps every demo cell in.
+DYNAMIC = {"globals", "vars", "locals", "eval", "exec", "__import__", "get_ipython", "seed", "__dict__"}
+
+
+def _bound(code: str) -> set[str] | None:
+    """The global names ``code`` binds (assigned, imported, defined, declared global and set);
+    None when that is not known from the code (a syntax error, ``import *``)."""
+    try:
+        top = symtable.symtable(transformer()(code), "<cell>", "exec")
+    except (SyntaxError, ValueError):
+        return None
+    found, tables = set(), [top]
+    while tables:
+        table = tables.pop()
+        for sym in table.get_symbols():
+            if sym.get_name() == "*":
+                return None
+            if (sym.is_assigned() or sym.is_imported()) and (table is top or sym.is_declared_global()):
+                found.add(sym.get_name())
+        tables.extend(table.get_children())
+    return found
+
+
+def _reads(code: str) -> set[str] | None:
+    try:
+        return names_in(compile(transformer()(code), "<cell>", "exec"))
+    except (SyntaxError, ValueError):
+        return None
+
+
+def without_demos(cells: list[dict], demos: set[str]) -> list[dict]:
+    """``cells`` less the demo cells (plain cells as released, unedited: plots, explorers) whose
+    effects nothing else in ``cells`` can see: no other cell, student code or given, reads a name
+    they bind. nbgrader's run shows them; the re-check, which only ever lowers a score, need not
+    run them again (the better part of its time). All kept when student code reads state by
+    other ways than names (``DYNAMIC``); given cells are the instructor's, from source."""
+    candidates = {}
+    for i, cell in enumerate(cells):
+        if cell["kind"] == "student" and cell["grade_id"] is None and cell["code"].strip() in demos:
+            bound, reads = _bound(cell["code"]), _reads(cell["code"])
+            if bound is not None and reads is not None and not reads & DYNAMIC:
+                candidates[i] = bound
+    reads = set()
+    for i, cell in enumerate(cells):
+        if i not in candidates and cell["kind"] in ("student", "given"):
+            found = _reads(cell["code"])
+            if found is None or (cell["kind"] == "student" and found & DYNAMIC):
+                return cells  # what student code looks up is not known: every demo stays
+            reads |= found
+    kept = set()
+    changed = True
+    while changed:  # a demo that is kept keeps the demos whose names it reads
+        changed = False
+        for i, bound in candidates.items():
+            if i not in kept and bound & reads:
+                kept.add(i)
+                reads |= _reads(cells[i]["code"])
+                changed = True
+    return [c for i, c in enumerate(cells) if i not in candidates or i in kept]
 
 
 def run(source_path: Path, submitted_path: Path, cwd: Path, course_root: Path, timeout: float,
@@ -160,9 +238,10 @@ def run(source_path: Path, submitted_path: Path, cwd: Path, course_root: Path, t
     from grader.containment import kernels, sandbox
 
     source_nb = nbformat.read(str(source_path), as_version=4)
-    cells = plan(source_nb, nbformat.read(str(submitted_path), as_version=4))
+    demos = demos_of(release_path)
+    cells = without_demos(plan(source_nb, nbformat.read(str(submitted_path), as_version=4)), demos)
     if confirm is not None:
-        cells = until_last(cells, set(confirm), stubs_of(release_path))
+        cells = until_last(cells, set(confirm), stubs_of(release_path), demos)
         if not cells:
             return Result(complete=True)
     uid = sandbox.new_uid()
