@@ -1,12 +1,12 @@
 """What `course build` pins so that two builds, on any machine, give the same bytes.
 
 An executed notebook's outputs depend on more than its code: BLAS thread counts change the order
-of floating-point sums (round-off such as ``6.8e-12`` against ``5.8e-12``), and so does the CPU:
-OpenBLAS picks its kernels by processor (AVX-512 ones on recent Intel, AVX2 ones on AMD Zen 4,
-one more last digit apart), matplotlib writes its
-version into every PNG (``Software`` chunk) and reads a user's ``matplotlibrc`` (DPI, fonts), an
-``MPLBACKEND`` left in the shell (``Agg`` under pytest) keeps figures out of the outputs,
-IPython runs a user's startup files, string hashing changes set order, and a timing is a timing.
+of floating-point sums (round-off such as ``6.8e-12`` against ``5.8e-12``), and so does the
+processor: OpenBLAS picks its kernels by CPU (AVX-512 ones on recent Intel, AVX2 ones on AMD Zen
+4, a last digit apart). matplotlib writes its version into every PNG (``Software`` chunk) and
+reads a user's ``matplotlibrc`` (DPI, fonts), an ``MPLBACKEND`` left in the shell (``Agg`` under
+pytest) keeps figures out of the outputs, IPython runs a user's startup files, string hashing
+changes set order, and a timing is a timing.
 ``kernel_environment`` pins the first ones; cells tagged ``TIMING_TAG`` keep a fixed output.
 """
 

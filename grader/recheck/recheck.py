@@ -133,7 +133,8 @@ def until_last(cells: list[dict], confirm, stubs: dict[str, str], demos=frozense
     return cells[:end]
 
 
-def _release(release_path: Path | None):
+def read_release(release_path: Path | None):
+    """The release notebook at ``release_path``; None when there is none or it cannot be read."""
     import nbformat
 
     if release_path is None or not release_path.is_file():
@@ -144,19 +145,17 @@ def _release(release_path: Path | None):
         return None
 
 
-def stubs_of(release_path: Path | None) -> dict[str, str]:
+def stubs_of(release_nb) -> dict[str, str]:
     """grade_id -> code of each answer cell of the release notebook, stripped ({} if none)."""
-    nb = _release(release_path)
-    return {} if nb is None else {
-        _meta(c)["grade_id"]: c.source.strip() for c in nb.cells
+    return {} if release_nb is None else {
+        _meta(c)["grade_id"]: c.source.strip() for c in release_nb.cells
         if c.cell_type == "code" and _meta(c).get("solution") and _meta(c).get("grade_id")}
 
 
-def demos_of(release_path: Path | None) -> set[str]:
+def demos_of(release_nb) -> set[str]:
     """The code of the release notebook's plain code cells (no nbgrader role), stripped."""
-    nb = _release(release_path)
-    return set() if nb is None else {c.source.strip() for c in nb.cells
-                                     if c.cell_type == "code" and not _meta(c)}
+    return set() if release_nb is None else {c.source.strip() for c in release_nb.cells
+                                             if c.cell_type == "code" and not _meta(c)}
 
 
 # Names through which code reaches state by other ways than its own names: such code, or a demo
@@ -183,7 +182,8 @@ def _bound(code: str) -> set[str] | None:
     return found
 
 
-def _reads(code: str) -> set[str] | None:
+def reads(code: str) -> set[str] | None:
+    """Every name cell ``code`` may look up (``names_in``); None when it does not compile."""
     try:
         return names_in(compile(transformer()(code), "<cell>", "exec"))
     except (SyntaxError, ValueError):
@@ -196,27 +196,27 @@ def without_demos(cells: list[dict], demos: set[str]) -> list[dict]:
     they bind. nbgrader's run shows them; the re-check, which only ever lowers a score, need not
     run them again (the better part of its time). All kept when student code reads state by
     other ways than names (``DYNAMIC``); given cells are the instructor's, from source."""
-    candidates = {}
+    candidates = {}  # index -> (names it binds, names it reads)
     for i, cell in enumerate(cells):
         if cell["kind"] == "student" and cell["grade_id"] is None and cell["code"].strip() in demos:
-            bound, reads = _bound(cell["code"]), _reads(cell["code"])
-            if bound is not None and reads is not None and not reads & DYNAMIC:
-                candidates[i] = bound
-    reads = set()
+            bound, looked_up = _bound(cell["code"]), reads(cell["code"])
+            if bound is not None and looked_up is not None and not looked_up & DYNAMIC:
+                candidates[i] = (bound, looked_up)
+    seen = set()  # names the cells that run look up
     for i, cell in enumerate(cells):
         if i not in candidates and cell["kind"] in ("student", "given"):
-            found = _reads(cell["code"])
+            found = reads(cell["code"])
             if found is None or (cell["kind"] == "student" and found & DYNAMIC):
                 return cells  # what student code looks up is not known: every demo stays
-            reads |= found
+            seen |= found
     kept = set()
     changed = True
     while changed:  # a demo that is kept keeps the demos whose names it reads
         changed = False
-        for i, bound in candidates.items():
-            if i not in kept and bound & reads:
+        for i, (bound, its_reads) in candidates.items():
+            if i not in kept and bound & seen:
                 kept.add(i)
-                reads |= _reads(cells[i]["code"])
+                seen |= its_reads
                 changed = True
     return [c for i, c in enumerate(cells) if i not in candidates or i in kept]
 
@@ -238,10 +238,11 @@ def run(source_path: Path, submitted_path: Path, cwd: Path, course_root: Path, t
     from grader.containment import kernels, sandbox
 
     source_nb = nbformat.read(str(source_path), as_version=4)
-    demos = demos_of(release_path)
+    release_nb = read_release(release_path)
+    demos = demos_of(release_nb)
     cells = without_demos(plan(source_nb, nbformat.read(str(submitted_path), as_version=4)), demos)
     if confirm is not None:
-        cells = until_last(cells, set(confirm), stubs_of(release_path), demos)
+        cells = until_last(cells, set(confirm), stubs_of(release_nb), demos)
         if not cells:
             return Result(complete=True)
     uid = sandbox.new_uid()

@@ -32,6 +32,7 @@ from grader.recheck.recheck import (
     NoShell,
     names_in,
     quiet_stdio,
+    reads,
     transformer,
 )
 
@@ -232,11 +233,8 @@ class TestRunner:
 
     def _self_contained(self, cell: dict) -> bool:
         """Whether a given cell can run here without asking the student side anything."""
-        try:
-            names = names_in(compile(self.transform(cell["code"]), "<given>", "exec"))
-        except SyntaxError:
-            return False
-        return not (names & self.student_names) and "substitute" not in names
+        names = reads(cell["code"])
+        return names is not None and not (names & self.student_names) and "substitute" not in names
 
     def _on_student_side(self, index: int, cell: dict, meanwhile=None) -> None:
 
