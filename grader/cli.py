@@ -45,8 +45,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="do not execute the self-study notebooks (faster; no outputs; with "
                         "--check: their outputs are not compared)")
 
-    p = sub.add_parser("autograde", help="autograde submitted/<student>/ASSIGNMENT for every student")
-    p.add_argument("assignment")
+    p = sub.add_parser("autograde", help="autograde submitted/<student>/ASSIGNMENT for every student "
+                                         "(several assignments: in one run)")
+    p.add_argument("assignment", nargs="+")
     p.add_argument("--student", action="append", default=None,
                    help="grade only this student (repeatable)")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
@@ -129,9 +130,11 @@ def _cmd_build(course: Course, args) -> int:
 def _cmd_autograde(course: Course, args) -> int:
     from grader import deadlines
     from grader.containment import sandbox
-    from grader.grading import autograde
+    from grader.grading import autograde_all
 
-    course.require_assignment(args.assignment)  # a typo is one line, before anything else
+    assignments = list(dict.fromkeys(args.assignment))
+    for assignment in assignments:
+        course.require_assignment(assignment)  # a typo is one line, before anything else
     protections = sandbox.detect()
     for gap in protections.missing:
         print(f"warning: grading without full protection: {gap}", file=sys.stderr)
@@ -140,20 +143,29 @@ def _cmd_autograde(course: Course, args) -> int:
               + "no network, the course hidden, resource limits", file=sys.stderr)
     if args.jobs is not None and args.jobs < 1:
         raise CourseError(f"--jobs must be at least 1, not {args.jobs}")
-    deadlines.sync(course, args.assignment)  # a due date from nbgrader_config.py, before grading
-    outcomes = autograde(course, args.assignment, args.student, progress=sys.stderr.isatty(),
-                         jobs=args.jobs, log=lambda line: print(line, file=sys.stderr, flush=True))
-    late = {item.student: item for item in deadlines.settle(course, args.assignment)}
-    width = max(len(o.student) for o in outcomes)
-    for o in outcomes:
-        status = o.status + (f": {o.problem}" if o.problem else "")
-        if o.student in late:
-            status += f" ({late[o.student].text})"
-        print(f"{o.student:<{width}}  {o.score:6.2f} / {o.max_score:<6.2f}  {status}")
-    failed = [o.student for o in outcomes if not o.graded]
-    review = [o.student for o in outcomes if o.graded and o.problem]
-    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} submissions graded"
-          + (f", {len(review)} to review" if review else ""))
+    for assignment in assignments:
+        deadlines.sync(course, assignment)  # a due date from nbgrader_config.py, before grading
+    results = autograde_all(course, assignments, args.student, progress=sys.stderr.isatty(),
+                            jobs=args.jobs, log=lambda line: print(line, file=sys.stderr, flush=True))
+    failed = 0
+    for assignment, outcomes in results.items():
+        late = {item.student: item for item in deadlines.settle(course, assignment)}
+        if len(results) > 1:
+            print(f"{assignment}:")
+        if not outcomes:
+            print("no submissions of the students named")
+            continue
+        width = max(len(o.student) for o in outcomes)
+        for o in outcomes:
+            status = o.status + (f": {o.problem}" if o.problem else "")
+            if o.student in late:
+                status += f" ({late[o.student].text})"
+            print(f"{o.student:<{width}}  {o.score:6.2f} / {o.max_score:<6.2f}  {status}")
+        not_graded = [o.student for o in outcomes if not o.graded]
+        review = [o.student for o in outcomes if o.graded and o.problem]
+        print(f"{len(outcomes) - len(not_graded)} of {len(outcomes)} submissions graded"
+              + (f", {len(review)} to review" if review else ""))
+        failed += len(not_graded)
     return 1 if failed else 0
 
 

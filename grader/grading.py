@@ -250,8 +250,8 @@ class Worker:
     restart of this process after ``limit`` seconds, and is reported as not graded; the class goes on.
     """
 
-    def __init__(self, course: Course, assignment: str):
-        self.course, self.assignment = course, assignment
+    def __init__(self, course: Course, assignment: str | None = None):
+        self.course, self.assignment = course, assignment  # the assignment ``grade`` defaults to
         self.proc: subprocess.Popen | None = None
         self.restarts = 0
 
@@ -262,8 +262,7 @@ class Worker:
 
     def _start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-P", "-m", "grader.lane", str(self.course.root), self.assignment,
-             str(self.course.log_level)],
+            [sys.executable, "-P", "-m", "grader.lane", str(self.course.root), str(self.course.log_level)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
             start_new_session=True)
         self.lines: queue.Queue = queue.Queue()
@@ -281,12 +280,13 @@ class Worker:
         self.proc.wait()
         self.proc = None
 
-    def grade(self, student: str, limit: float) -> dict:
-        """nbgrader's result for ``student`` ({"success", "log"}), within ``limit`` seconds."""
+    def grade(self, student: str, limit: float, assignment: str | None = None) -> dict:
+        """nbgrader's result for ``student``'s ``assignment`` ({"success", "log"}), within
+        ``limit`` seconds."""
         if self.proc is None:
             self._start()
         try:
-            self.proc.stdin.write(json.dumps(student) + "\n")
+            self.proc.stdin.write(json.dumps([assignment or self.assignment, student]) + "\n")
             self.proc.stdin.flush()
             line = self.lines.get(timeout=limit)
         except queue.Empty:
@@ -384,7 +384,7 @@ def canary(course: Course, assignment: str, worker: Worker, limit: float,
     for src in course.notebooks(assignment):
         nbformat.write(_solution_notebook(src), str(folder / src.name))
     try:
-        result = worker.grade(CANARY, limit)
+        result = worker.grade(CANARY, limit, assignment)
         if not result["success"]:
             raise CourseError(f"the instructor's solution cannot be graded here: {_first_error(result)}")
         rechecks = _recheck(course, assignment, CANARY, warm)
@@ -408,18 +408,49 @@ def canary(course: Course, assignment: str, worker: Worker, limit: float,
                        if nbgrader_score else f"{cell_name}: scored 0")
             raise CourseError(f"the instructor's solution scores {score:g}/{max_score:g} here: {why}")
     finally:
-        _forget(course, assignment, CANARY)
+        _forget(course, assignment, CANARY, student_too=False)  # other canaries may be running
 
 
-def _forget(course: Course, assignment: str, student: str) -> None:
-    """Remove ``student``'s submission of ``assignment`` from the gradebook and the course folder."""
+def _forget(course: Course, assignment: str | None, student: str, student_too: bool = True) -> None:
+    """Remove ``student``'s submission of ``assignment`` from the gradebook and the course folder
+    (``assignment`` None: none but the folders), and, ``student_too``, the student and their folders."""
     with course.api.gradebook as gb:
-        with contextlib.suppress(MissingEntry):
-            gb.remove_submission(assignment, student)
-        with contextlib.suppress(MissingEntry):
-            gb.remove_student(student)
+        if assignment is not None:
+            with contextlib.suppress(MissingEntry):
+                gb.remove_submission(assignment, student)
+        if student_too:
+            with contextlib.suppress(MissingEntry):
+                gb.remove_student(student)
     for stage in ("submitted", "autograded", "feedback"):
-        shutil.rmtree(course.root / stage / student, ignore_errors=True)
+        shutil.rmtree(course.root / stage / student / (assignment or ""), ignore_errors=True)
+        if student_too:
+            shutil.rmtree(course.root / stage / student, ignore_errors=True)
+
+
+def canaries(course: Course, assignments: list[str], idle: queue.Queue, limits: dict[str, float],
+             warm: recheck.WarmRunner | None = None) -> None:
+    """The canary of each assignment, side by side on the idle workers; unless every one earns
+    full marks, raise ``CourseError`` for the first that does not (by assignment, when several)."""
+    with course.api.gradebook as gb:
+        gb.update_or_create_student(CANARY)  # one row for all of them, made before they run
+
+    def one(assignment: str) -> None:
+        worker = idle.get()
+        try:
+            canary(course, assignment, worker, limits[assignment], warm)
+        finally:
+            idle.put(worker)
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, idle.qsize())) as pool:
+            futures = [pool.submit(one, a) for a in assignments]
+        for assignment, future in zip(assignments, futures, strict=True):
+            try:
+                future.result()
+            except CourseError as err:
+                raise CourseError(f"{assignment}: {err}" if len(assignments) > 1 else str(err)) from err
+    finally:
+        _forget(course, None, CANARY)
 
 
 def default_jobs() -> int:
@@ -440,37 +471,58 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
     instructor's solution is graded as a student (``canary``): unless it earns full marks nobody
     is graded. Progress: a bar when ``progress``, else one line per finished student to ``log``.
     """
-    course.require_assignment(assignment)
-    found = course.submitted_students(assignment)
+    return autograde_all(course, [assignment], students, progress, jobs, log, check_solution)[assignment]
+
+
+def autograde_all(course: Course, assignments: list[str], students: list[str] | None = None,
+                  progress: bool = True, jobs: int | None = None, log=None,
+                  check_solution: bool = True) -> dict[str, list[Outcome]]:
+    """``autograde`` of several assignments in one run: {assignment: outcomes}.
+
+    One start for all of them (the lanes, their kernels' zygotes, the re-check's warm runner), the
+    canaries side by side, then every submission, as ``autograde`` grades one assignment's: unless
+    every canary earns full marks nobody is graded. ``students``: each must have handed in at
+    least one of the assignments (all of them, when there is one).
+    """
+    found: dict[str, list[str]] = {}
+    for assignment in assignments:
+        course.require_assignment(assignment)
+        found[assignment] = course.submitted_students(assignment)
     if students:
-        missing = sorted(set(students) - set(found))
+        anywhere = {s for names in found.values() for s in names}
+        missing = sorted(set(students) - (anywhere if len(assignments) > 1 else set(found[assignments[0]])))
         if missing:
-            raise CourseError(f"no submission of {assignment} for: {', '.join(missing)}")
-        found = [s for s in found if s in students]
-    if not found:
-        raise CourseError(f"no submissions of {assignment} under {course.root / 'submitted'}")
-    ensure_in_gradebook(course, assignment)
-    jobs = max(1, min(jobs or default_jobs(), len(found)))
-    source_cells = sum(len(read_notebook(p).cells) for p in course.notebooks(assignment))
-    workers = [Worker(course, assignment) for _ in range(jobs)]
+            raise CourseError(f"no submission of {', '.join(assignments)} for: {', '.join(missing)}")
+        found = {a: [s for s in names if s in students] for a, names in found.items()}
+    for assignment in assignments:
+        if not found[assignment] and (len(assignments) == 1 or not students):
+            raise CourseError(f"no submissions of {assignment} under {course.root / 'submitted'}")
+        ensure_in_gradebook(course, assignment)
+    todo = [(a, s) for a in assignments for s in found[a]]
+    jobs = max(1, min(jobs or default_jobs(), max(len(todo), 1)))
+    source_cells = {a: sum(len(read_notebook(p).cells) for p in course.notebooks(a)) for a in assignments}
+    workers = [Worker(course) for _ in range(jobs)]
     for worker in workers:
         worker.start()  # they import nbgrader while the canary is graded
     warm = recheck.WarmRunner()
     idle: queue.Queue = queue.Queue()
+    for worker in workers:
+        idle.put(worker)
+    by_key: dict[tuple[str, str], Outcome] = {}
+    rechecked: dict[str, dict] = {a: {} for a in assignments}
     try:
         if check_solution:
-            canary(course, assignment, workers[0], _time_limit(course, assignment, CANARY, source_cells),
-                   warm)
-        for worker in workers:
-            idle.put(worker)
+            canaries(course, assignments, idle,
+                     {a: _time_limit(course, a, CANARY, source_cells[a]) for a in assignments}, warm)
 
-        def lane(student: str) -> tuple[Outcome, dict | None]:
+        def lane(assignment: str, student: str) -> tuple[Outcome, dict | None]:
             too_big = _oversized(course, assignment, student)
             if too_big:
                 return Outcome(student, graded=False, problem=too_big), None
             worker = idle.get()
             try:
-                result = worker.grade(student, _time_limit(course, assignment, student, source_cells))
+                limit = _time_limit(course, assignment, student, source_cells[assignment])
+                result = worker.grade(student, limit, assignment)
             finally:
                 idle.put(worker)
             outcome = Outcome(student, graded=bool(result["success"]))
@@ -479,19 +531,20 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
                 return outcome, None
             return outcome, _recheck(course, assignment, student, warm)
 
-        by_student, found_by_recheck = {}, {}
-        bar = tqdm(total=len(found), desc=f"autograde {assignment}", unit="student",
-                   disable=not progress, file=sys.stderr)
+        several = len(assignments) > 1
+        bar = tqdm(total=len(todo), desc="autograde" if several else f"autograde {assignments[0]}",
+                   unit="submission" if several else "student", disable=not progress, file=sys.stderr)
         with bar, ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(lane, student): student for student in found}
+            futures = {pool.submit(lane, a, s): (a, s) for a, s in todo}
             for done, future in enumerate(as_completed(futures), 1):
-                outcome, rechecked = future.result()
-                by_student[outcome.student] = outcome
-                if rechecked is not None:
-                    found_by_recheck[outcome.student] = rechecked
+                assignment, student = futures[future]
+                outcome, checked = future.result()
+                by_key[(assignment, student)] = outcome
+                if checked is not None:
+                    rechecked[assignment][student] = checked
                 bar.update()
                 if not progress and log is not None:
-                    log(f"[{done}/{len(found)}] {outcome.student}: "
+                    log(f"[{done}/{len(todo)}] {f'{assignment}/' if several else ''}{student}: "
                         + ("graded" if outcome.graded else f"not graded: {outcome.problem}"))
     finally:
         for worker in workers:
@@ -499,7 +552,11 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
         for worker in workers:
             worker.close()
         warm.close()
-    outcomes = [by_student[s] for s in found]
+    return {a: _settle(course, a, [by_key[(a, s)] for s in found[a]], rechecked[a]) for a in assignments}
+
+
+def _settle(course: Course, assignment: str, outcomes: list[Outcome], rechecked: dict) -> list[Outcome]:
+    """Scores read back, the re-checks applied, statuses and feedback brought up to date."""
     # One writer from here on: this process, with every worker gone.
     with course.api.gradebook as gb:
         for outcome in outcomes:
@@ -513,7 +570,7 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
                 outcome.problem = outcome.problem or "no graded submission recorded"
                 continue
             outcome.score, outcome.max_score = float(sub.score), float(sub.max_score)
-    _apply_rechecks(course, assignment, found_by_recheck, outcomes)
+    _apply_rechecks(course, assignment, rechecked, outcomes)
     for outcome in outcomes:
         if outcome.graded:
             _, problem = _submission_status(course, assignment, outcome.student)

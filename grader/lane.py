@@ -1,7 +1,8 @@
 """One lane of ``course autograde``: nbgrader's autograde, one student after another.
 
-Run by ``grading.Worker`` as ``python -P -m grader.lane ROOT ASSIGNMENT LOG_LEVEL``: it reads
-student ids (JSON lines) on stdin and writes nbgrader's result for each (a JSON line) on stdout.
+Run by ``grading.Worker`` as ``python -P -m grader.lane ROOT LOG_LEVEL``: it reads
+``[assignment, student]`` pairs (JSON lines) on stdin and writes nbgrader's result for each (a
+JSON line) on stdout.
 Its kernels' zygote (``grader.containment.warm``) is started first, so that it imports while
 this process imports nbgrader.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 from grader.containment import kernels, warm
 
 
-def main(root: str, assignment: str, log_level: str) -> None:
+def main(root: str, log_level: str) -> None:
     out = os.dup(1)
     os.dup2(2, 1)  # whatever nbgrader or a library prints must not mix with the results
     sys.stdout = sys.stderr
@@ -26,7 +27,7 @@ def main(root: str, assignment: str, log_level: str) -> None:
     course = Course(Path(root), log_level=int(log_level))
     course.api  # noqa: B018 - nbgrader imported now, while the canary runs, not at the first student
     for line in sys.stdin:
-        student = json.loads(line)
+        assignment, student = json.loads(line)
         result = course.api.autograde(assignment, student, force=True, create=True)
         os.write(out, (json.dumps({"success": bool(result["success"]),
                                    "log": str(result.get("log") or "")}) + "\n").encode())
@@ -34,4 +35,4 @@ def main(root: str, assignment: str, log_level: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:3])

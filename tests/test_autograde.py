@@ -120,10 +120,13 @@ def graded(tmp_path_factory):
             expected_scores[MISTAKEN] = (total_max - wrong) * (1 - 0.2)  # 2 started days late
         for student, score in expected_scores.items():
             expected[(assignment, student)] = (score, total_max)
-        proc = run_course("--root", str(course), "autograde", assignment, "--jobs", "2")
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        if assignment == LATE_ASSIGNMENT:
-            (course / "autograde-late.txt").write_text(proc.stdout)  # for the late-work test
+    # The whole class in one run: one start, the canaries side by side (each assignment's table
+    # under its name).
+    proc = run_course("--root", str(course), "autograde", *ASSIGNMENTS, "--jobs", "2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    tables = dict(re.findall(r"^(\S+):\n((?:.+\n)*?)\d+ of \d+ submissions graded", proc.stdout, re.M))
+    assert sorted(tables) == ASSIGNMENTS, proc.stdout
+    (course / "autograde-late.txt").write_text(tables[LATE_ASSIGNMENT])  # for the late-work test
     return course, expected
 
 

@@ -111,3 +111,31 @@ def test_the_canary_stops_a_broken_environment_before_any_grade_is_written(tmp_p
     statuses = course / "grading-status.json"
     assert not statuses.exists() or json.loads(statuses.read_text()).get(ASSIGNMENT, {}) == {}
     assert sorted(p.name for p in (course / "submitted").iterdir()) == ["blank", "solved"]
+
+
+def test_assignments_graded_in_one_run_stop_at_any_failing_canary(tmp_path):
+    """`course autograde A B`: the canaries run side by side; one that fails names its assignment
+    and stops both, before anyone's grade is written."""
+    course = copy_course(tmp_path / "course")
+    broken = course / "source" / "07_cnn_shapes" / "cnn_shapes.ipynb"
+    nb = read_nb(broken)
+    test_cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+                     and not c.metadata["nbgrader"].get("solution"))
+    test_cell.source += "\nassert False, 'broken on purpose'"
+    nbformat.write(nb, str(broken))
+    submit(course, "solved", solution_sources(read_nb(SOURCE)))
+    other = course / "submitted" / "solved" / "07_cnn_shapes" / broken.name
+    other.parent.mkdir(parents=True)
+    nbformat.write(submission(read_nb(ROOT / "release" / "07_cnn_shapes" / broken.name),
+                              solution_sources(read_nb(broken))), str(other))
+    proc = run_course("--root", str(course), "autograde", ASSIGNMENT, "07_cnn_shapes")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    [line] = proc.stderr.strip().splitlines()[-1:]
+    assert line.startswith("course: error: 07_cnn_shapes: the instructor's solution scores "), line
+    assert line.endswith(f"{test_cell.metadata['nbgrader']['grade_id']}: AssertionError: broken on purpose")
+    assert scores(course) == {}
+    with sqlite3.connect(course / "gradebook.db") as db:
+        assert db.execute("select id from student").fetchall() == []  # the canary left no row
+    for stage in ("autograded", "feedback"):
+        assert not (course / stage).exists() or not any((course / stage).iterdir())
+    assert sorted(p.name for p in (course / "submitted").iterdir()) == ["solved"]
