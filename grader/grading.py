@@ -466,8 +466,9 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
               check_solution: bool = True) -> list[Outcome]:
     """Autograde ``students`` (default: everyone under submitted/) and read back their scores.
 
-    ``jobs`` students are graded side by side (default: one per core), each in a lane of its own
-    (an nbgrader worker process, then the clean re-check), every protection on. First the
+    ``jobs`` students are graded side by side (default: one per core), each by an nbgrader worker
+    process, then the clean re-check, every protection on; while one student's re-check runs, its
+    worker grades the next (a core would wait otherwise). First the
     instructor's solution is graded as a student (``canary``): unless it earns full marks nobody
     is graded. Progress: a bar when ``progress``, else one line per finished student to ``log``.
     """
@@ -534,7 +535,8 @@ def autograde_all(course: Course, assignments: list[str], students: list[str] | 
         several = len(assignments) > 1
         bar = tqdm(total=len(todo), desc="autograde" if several else f"autograde {assignments[0]}",
                    unit="submission" if several else "student", disable=not progress, file=sys.stderr)
-        with bar, ThreadPoolExecutor(max_workers=jobs) as pool:
+        # One thread more than workers: a re-check leaves its worker free for the next student.
+        with bar, ThreadPoolExecutor(max_workers=jobs + 1) as pool:
             futures = {pool.submit(lane, a, s): (a, s) for a, s in todo}
             for done, future in enumerate(as_completed(futures), 1):
                 assignment, student = futures[future]
