@@ -412,8 +412,8 @@ def canary(course: Course, assignment: str, worker: Worker, limit: float,
 
 
 def _forget(course: Course, assignment: str | None, student: str, student_too: bool = True) -> None:
-    """Remove ``student``'s submission of ``assignment`` from the gradebook and the course folder
-    (``assignment`` None: none but the folders), and, ``student_too``, the student and their folders."""
+    """Remove ``student``'s submission of ``assignment`` (None: none) from the gradebook and its
+    folders from the course; ``student_too``: the student and all their folders as well."""
     with course.api.gradebook as gb:
         if assignment is not None:
             with contextlib.suppress(MissingEntry):
@@ -422,9 +422,8 @@ def _forget(course: Course, assignment: str | None, student: str, student_too: b
             with contextlib.suppress(MissingEntry):
                 gb.remove_student(student)
     for stage in ("submitted", "autograded", "feedback"):
-        shutil.rmtree(course.root / stage / student / (assignment or ""), ignore_errors=True)
-        if student_too:
-            shutil.rmtree(course.root / stage / student, ignore_errors=True)
+        folder = course.root / stage / student
+        shutil.rmtree(folder if student_too else folder / assignment, ignore_errors=True)
 
 
 def canaries(course: Course, assignments: list[str], idle: queue.Queue, limits: dict[str, float],
@@ -468,9 +467,9 @@ def autograde(course: Course, assignment: str, students: list[str] | None = None
 
     ``jobs`` students are graded side by side (default: one per core), each by an nbgrader worker
     process, then the clean re-check, every protection on; while one student's re-check runs, its
-    worker grades the next (a core would wait otherwise). First the
-    instructor's solution is graded as a student (``canary``): unless it earns full marks nobody
-    is graded. Progress: a bar when ``progress``, else one line per finished student to ``log``.
+    worker grades the next (a core would wait otherwise). First the instructor's solution is
+    graded as a student (``canary``): unless it earns full marks nobody is graded. Progress: a
+    bar when ``progress``, else one line per finished student to ``log``.
     """
     return autograde_all(course, [assignment], students, progress, jobs, log, check_solution)[assignment]
 
@@ -490,8 +489,7 @@ def autograde_all(course: Course, assignments: list[str], students: list[str] | 
         course.require_assignment(assignment)
         found[assignment] = course.submitted_students(assignment)
     if students:
-        anywhere = {s for names in found.values() for s in names}
-        missing = sorted(set(students) - (anywhere if len(assignments) > 1 else set(found[assignments[0]])))
+        missing = sorted(set(students) - {s for names in found.values() for s in names})
         if missing:
             raise CourseError(f"no submission of {', '.join(assignments)} for: {', '.join(missing)}")
         found = {a: [s for s in names if s in students] for a, names in found.items()}
@@ -500,7 +498,7 @@ def autograde_all(course: Course, assignments: list[str], students: list[str] | 
             raise CourseError(f"no submissions of {assignment} under {course.root / 'submitted'}")
         ensure_in_gradebook(course, assignment)
     todo = [(a, s) for a in assignments for s in found[a]]
-    jobs = max(1, min(jobs or default_jobs(), max(len(todo), 1)))
+    jobs = max(1, min(jobs or default_jobs(), len(todo)))
     source_cells = {a: sum(len(read_notebook(p).cells) for p in course.notebooks(a)) for a in assignments}
     workers = [Worker(course) for _ in range(jobs)]
     for worker in workers:
