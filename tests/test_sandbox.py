@@ -101,6 +101,53 @@ def test_guard_names_and_undoes_changes():
     assert guard.changed() == [] and module.check is check and module.check(5) == 5
 
 
+def _change_one(kind: str, module, check, cls) -> str:
+    """Make one kind of change the guard must see on its own; what it should name."""
+    if kind == "attribute":
+        module.value = 2
+        return "helpers.fake.value"
+    if kind == "deleted":
+        del module.value
+        return "helpers.fake.value"
+    if kind == "code":
+        check.__code__ = (lambda x: None).__code__
+        return "(its code)"
+    if kind == "defaults":
+        check.__defaults__ = (3,)
+        return "(its code)"
+    if kind == "class":
+        cls.size = lambda self: 0
+        return "(its attributes)"
+    if kind == "sys hook":
+        sys.excepthook = lambda *args: None
+        return "sys.excepthook"
+    sys.setprofile(lambda *args: None)
+    return "a tracer"
+
+
+@pytest.mark.parametrize("kind", ["attribute", "deleted", "code", "defaults", "class", "sys hook", "tracer"])
+def test_guard_sees_each_kind_of_change_on_its_own(kind):
+    module = types.ModuleType("helpers.fake")
+
+    def check(x=1):
+        return x
+
+    cls = type("Shape", (), {"__module__": "helpers.fake", "size": lambda self: 1})
+    module.check, module.value, module.Shape = check, 1, cls
+    guard = student_side.Guard([module])
+    assert guard.changed() == []
+    hook = sys.excepthook
+    try:
+        expected = _change_one(kind, module, check, cls)
+        changed = guard.changed()
+    finally:
+        sys.setprofile(None)
+        sys.excepthook = hook
+    assert any(expected in item for item in changed), changed
+    guard.restore()
+    assert guard.changed() == []
+
+
 def _solved_gradients(tmp_path, extra: str = ""):
     from test_autograde import solution_sources, submission
 
