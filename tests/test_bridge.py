@@ -306,6 +306,37 @@ def test_malformed_answers_are_refused(value, pair):
     thread.join()
 
 
+def test_messages_are_split_right_however_they_arrive(pair):
+    # Several messages in one chunk, a large blob after bytes already received, a few bytes at a time.
+    ours, theirs = pair
+    peer = bridge.Peer(ours, {}, role="tests")
+    large = bytes(range(256)) * (bridge.READ_SIZE // 256 + 3)
+    messages = [({"reply": 1}, [b"ab"]), ({"reply": 2}, [large, b"c"]), ({"reply": 3}, []),
+                ({"reply": 4}, [b"d" * 10, large])]
+    first, last = b"".join(_raw(h, b) for h, b in messages[:3]), _raw(*messages[3])
+
+    def send():
+        theirs.sendall(first)
+        for i in range(0, len(last), 4099):
+            theirs.sendall(last[i:i + 4099])
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    for header, blobs in messages:
+        got, got_blobs = peer.receive()
+        assert got["reply"] == header["reply"] and [bytes(b) for b in got_blobs] == blobs
+    sender.join()
+
+
+def test_large_arrays_cross_whole(sides):
+    s = sides(echo=echo)
+    big, small = np.random.default_rng(0).normal(size=(1000, 1000)), np.arange(3.0)
+    got_big, got_small, again = s.get("echo")((big, small, big))
+    np.testing.assert_array_equal(got_big, big)
+    np.testing.assert_array_equal(got_small, small)
+    np.testing.assert_array_equal(again, big)
+
+
 def test_garbage_on_the_bridge_breaks_it_instead_of_being_read(pair):
     ours, theirs = pair
     tests = bridge.Peer(ours, {}, role="tests")

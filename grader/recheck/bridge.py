@@ -19,6 +19,7 @@ import contextlib
 import functools
 import itertools
 import json
+import math
 import socket
 import struct
 import sys
@@ -29,6 +30,7 @@ import warnings
 import numpy as np
 
 MAX_MESSAGE = 64 * 2**20  # bytes; a course value is far smaller
+READ_SIZE = 1 << 18  # bytes asked of the socket at once
 MAX_DEPTH = 64
 MAX_ITEMS = 1_000_000  # encoded values in one message
 # Modules whose objects each side takes from its own copy (np.exp, checks), never by reference.
@@ -331,7 +333,7 @@ class Decoder:
         if dtype not in DTYPES:
             raise BridgeError(f"dtype {dtype!r} not accepted")
         data, dt = self._blob(enc.get("blob")), np.dtype(dtype)
-        if len(data) != dt.itemsize * int(np.prod(shape, dtype=np.int64)):
+        if len(data) != dt.itemsize * math.prod(shape):
             raise BridgeError("an array whose size does not match its shape")
         return np.frombuffer(data, dtype=dt).reshape(shape).copy()
 
@@ -359,7 +361,7 @@ class Decoder:
         if tag == "s":
             return _text(enc.get("v"))
         if tag == "y":
-            return self._blob(enc.get("blob"))
+            return bytes(self._blob(enc.get("blob")))
         if tag == "z":
             return self._array(enc, ())[()]
         if tag == "u":
@@ -487,6 +489,7 @@ class Peer:
         self._export_of: dict[int, int] = {}
         self._remotes: dict[int, Remote] = {}
         self.pending: list[int] = []  # requests sent and not answered yet, innermost last
+        self._inbox = bytearray()  # received, not read yet
 
     # ------------------------------------------------------------ messages
 
@@ -498,7 +501,13 @@ class Peer:
         try:
             # A side that never reads would block us for ever once the socket buffer is full.
             self.sock.settimeout(max(self._time_left() or 30.0, 1.0))
-            self.sock.sendall(struct.pack(">I", len(head)) + head + b"".join(blobs))
+            prefix = struct.pack(">I", len(head)) + head
+            if sum(map(len, blobs)) <= READ_SIZE:
+                self.sock.sendall(prefix + b"".join(blobs))
+            else:  # large arrays are sent as they are, not copied into one message first
+                self.sock.sendall(prefix)
+                for blob in blobs:
+                    self.sock.sendall(blob)
         except TimeoutError:
             self.troubles += 1
             raise BridgeTimeout("the other side stopped reading") from None
@@ -506,25 +515,41 @@ class Peer:
             self.troubles += 1
             raise BridgeClosed(f"the bridge broke: {err}") from None
 
-    def _read(self, n: int) -> bytes:
-        buf = bytearray()
-        while len(buf) < n:
-            try:
-                self.sock.settimeout(self._time_left())
-                chunk = self.sock.recv(min(n - len(buf), 1 << 20))
-            except TimeoutError:
-                self.troubles += 1
-                raise BridgeTimeout("the other side did not answer in time") from None
-            except OSError as err:
-                self.troubles += 1
-                self.broken = True
-                raise BridgeClosed(f"the bridge broke: {err}") from None
-            if not chunk:
-                self.troubles += 1
-                self.broken = True
-                raise BridgeClosed("the other side closed the bridge")
-            buf += chunk
-        return bytes(buf)
+    def _read(self, n: int) -> bytes | bytearray:
+        """The next ``n`` bytes of the stream. What arrives beyond them waits in ``_inbox``: a
+        message usually comes whole in one receive, not one for each of its parts."""
+        if n > READ_SIZE:  # a large array: straight into a buffer of its own
+            buf = bytearray(n)
+            view = memoryview(buf)
+            got = min(len(self._inbox), n)
+            view[:got] = self._inbox[:got]
+            del self._inbox[:got]
+            while got < n:
+                got += self._recv(self.sock.recv_into, view[got:])
+            return buf
+        while len(self._inbox) < n:
+            self._inbox += self._recv(self.sock.recv, READ_SIZE)
+        data = bytes(self._inbox[:n])
+        del self._inbox[:n]
+        return data
+
+    def _recv(self, receive, arg):
+        """``receive(arg)`` (one receive from the socket), within the deadline; what it gave."""
+        try:
+            self.sock.settimeout(self._time_left())
+            got = receive(arg)
+        except TimeoutError:
+            self.troubles += 1
+            raise BridgeTimeout("the other side did not answer in time") from None
+        except OSError as err:
+            self.troubles += 1
+            self.broken = True
+            raise BridgeClosed(f"the bridge broke: {err}") from None
+        if not got:
+            self.troubles += 1
+            self.broken = True
+            raise BridgeClosed("the other side closed the bridge")
+        return got
 
     def _time_left(self) -> float | None:
         if self.deadline is None:
@@ -539,7 +564,7 @@ class Peer:
         if size > MAX_MESSAGE:
             self._garbled("a message over the limit")
         try:
-            header = json.loads(self._read(size))
+            header = json.loads(self._read(size).decode())
         except (ValueError, RecursionError) as err:
             self._garbled(f"not a message: {err}")
         lengths = header.get("blobs") if isinstance(header, dict) else None
