@@ -443,3 +443,11 @@ def test_the_recheck_leaves_out_demo_cells_nothing_else_reads():
     assert len(recheck.without_demos(seeded, {"np.random.seed(0)", reads})) == 5
     # Demos as released count as no one's code when the re-check is cut short.
     assert recheck.until_last(cells[:3], set(), {}, demos) == []
+
+
+def test_cells_are_transformed_once_and_runners_take_the_graders_transform():
+    code = "%matplotlib inline\nx = 1"
+    python = recheck.python_of(code)
+    assert "get_ipython().run_line_magic" in python and recheck.python_of(code) is python
+    recheck.remember_python([{"code": "y = !ls", "python": "y = ['given']\n"}, {"code": 3, "python": "x"}])
+    assert recheck.python_of("y = !ls") == "y = ['given']\n"

@@ -250,6 +250,7 @@ def run(source_path: Path, submitted_path: Path, cwd: Path, course_root: Path, t
     student_cmd = [sys.executable, "-P", "-m", "grader.recheck.student_side", "{fd}"]
     where = kernels.where(student_cmd, folder, uid, course_root)
     student_cmd = kernels.sandboxed(student_cmd, folder, uid, course_root)
+    cells = [{**c, "python": python_of(c["code"])} for c in cells]  # transformed here, once
     job = {"cells": cells, "cell_timeout": timeout, "grace": grace,
            "student_names": answer_names(source_nb),
            "student": {"cmd": student_cmd, "spec": sandbox.spec(**where), "cwd": str(cwd),
@@ -384,10 +385,43 @@ class NoShell:
     run_cell_magic = system = getoutput = run_line_magic
 
 
-def transformer():
-    from IPython.core.inputtransformer2 import TransformerManager
+_PYTHON: dict[str, str] = {}  # cell (IPython syntax) -> plain Python, for cells seen before
+MAX_REMEMBERED = 20_000  # cells
 
-    return TransformerManager().transform_cell
+
+def python_of(code: str) -> str:
+    """``code``, a cell in IPython's syntax (magics, ``!ls``), as plain Python. The given and test
+    cells are the same for every student: each is transformed once per process."""
+    found = _PYTHON.get(code)
+    if found is None:
+        if len(_PYTHON) >= MAX_REMEMBERED:
+            _PYTHON.clear()
+        found = _PYTHON[code] = _manager().transform_cell(code)
+    return found
+
+
+_managers = threading.local()
+
+
+def remember_python(cells: list[dict]) -> None:
+    """Take the plain Python of ``cells`` (their ``"python"``, made by the trusted ``run``)."""
+    _PYTHON.update((c["code"], c["python"]) for c in cells
+                   if isinstance(c.get("python"), str) and isinstance(c.get("code"), str))
+
+
+def _manager():
+    """This thread's IPython transformer (one each: lanes transform side by side)."""
+    manager = getattr(_managers, "manager", None)
+    if manager is None:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        manager = _managers.manager = TransformerManager()
+    return manager
+
+
+def transformer():
+    """The function that turns a cell into plain Python (``python_of``)."""
+    return python_of
 
 
 def quiet_stdio() -> int:

@@ -31,8 +31,10 @@ from grader.recheck.recheck import (
     STARTUP_TIMEOUT,
     NoShell,
     names_in,
+    python_of,
     quiet_stdio,
     reads,
+    remember_python,
     transformer,
 )
 
@@ -185,6 +187,7 @@ class TestRunner:
                                debug=lambda text: self._debug(-1, text))
         self.namespace = {"__name__": "__main__", "get_ipython": NoShell, "__builtins__": builtins}
         self.owned: set[str] = set()  # names the given and test cells bound: never the student's
+        remember_python(job["cells"])  # each cell's plain Python, as the grader transformed it
         self.transform = transformer()
         self._substitute = checks.substitute
         checks.substitute = self._mirrored_substitute
@@ -241,7 +244,8 @@ class TestRunner:
         peer = self.student.peer
         peer.deadline = time.monotonic() + self.cell_timeout
         try:
-            answer = peer.request("exec", code=cell["code"], index=index, meanwhile=meanwhile)
+            answer = peer.request("exec", code=cell["code"], python=python_of(cell["code"]), index=index,
+                                  meanwhile=meanwhile)
         except Exception:  # noqa: BLE001 - whatever the student side answers, the re-check goes on
             answer = None
         finally:

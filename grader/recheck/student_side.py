@@ -145,8 +145,9 @@ class StudentSide:
     def exec(self, peer, header, value):
         ok, error = True, ""
         try:
-            code = compile(self.transform(str(header.get("code", ""))), f"<cell {header.get('index')}>",
-                           "exec")
+            python = header.get("python")  # the runner's transform of the cell, if it sent one
+            python = python if isinstance(python, str) else self.transform(str(header.get("code", "")))
+            code = compile(python, f"<cell {header.get('index')}>", "exec")
             exec(code, self.namespace)  # noqa: S102 - running the student's cell is the point
         except BaseException as err:  # noqa: BLE001 - SystemExit and interrupts fail the cell too
             ok, error = False, type(err).__name__
