@@ -400,13 +400,13 @@ def python_of(code: str) -> str:
     return found
 
 
-_managers = threading.local()
-
-
 def remember_python(cells: list[dict]) -> None:
     """Take the plain Python of ``cells`` (their ``"python"``, made by the trusted ``run``)."""
     _PYTHON.update((c["code"], c["python"]) for c in cells
                    if isinstance(c.get("python"), str) and isinstance(c.get("code"), str))
+
+
+_managers = threading.local()
 
 
 def _manager():
