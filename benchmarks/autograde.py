@@ -10,7 +10,8 @@ default --jobs.
 The scores must agree. It prints the ratio of the two wall times, and the overhead of `course
 autograde` per notebook beyond the notebook's own cell time (the time a lane spends per notebook,
 wall time x jobs / notebooks, less the cells' own execution time measured once per variant in a
-plain kernel). Targets: 2.5x faster than nbgrader, overhead at most 0.35 s per notebook.
+plain kernel with the grading kernels' settings). Targets: 2.5x faster than nbgrader, overhead at
+most 0.35 s per notebook.
 
     python benchmarks/autograde.py [STUDENTS]      (default 40)
 
@@ -33,6 +34,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from grader.build import SOLUTION_MARKERS
+from grader.containment.kernel_guard import KERNEL_ARGUMENTS
 from grader.course import tools_on_path
 from grader.grading import default_jobs
 
@@ -85,10 +87,11 @@ def make_class(folder: Path, students: int) -> dict:
 
 
 def cell_seconds(nb, cwd: Path) -> float:
-    """The notebook's own cell time: its cells executed once in a plain kernel (nbclient)."""
+    """The notebook's own cell time: its cells executed once in a plain kernel (nbclient) with
+    the grading kernels' settings (figures drawn once, as both tools draw them)."""
     nb = nbformat.from_dict(nb)
     NotebookClient(nb, timeout=120, allow_errors=True, record_timing=True,
-                   extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                   extra_arguments=[*KERNEL_ARGUMENTS, "--IPKernelApp.log_level=ERROR"],
                    resources={"metadata": {"path": str(cwd)}}).execute()
     total = 0.0
     for cell in nb.cells:
