@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import matplotlib as mpl
+import matplotlib.colors
+import matplotlib.image
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -73,10 +76,29 @@ def new_figure(width: float = 6.4, height: float = 4.0) -> tuple[Figure, Axes]:
 
 
 def figure_png(fig: Figure) -> bytes:
-    """Render ``fig`` to PNG bytes, without pyplot and without any display."""
-    FigureCanvasAgg(fig)
+    """Render ``fig`` to PNG bytes cropped to its content, without pyplot and without any display.
+
+    Drawn once: ``savefig(bbox_inches="tight")`` draws a figure twice, once only to measure it;
+    here the one drawing is measured and cropped to the same padded box (where the box reaches
+    past the figure's edge, the margin is the figure's face colour).
+    """
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    pad = mpl.rcParams["savefig.pad_inches"]
+    box = fig.get_tightbbox(renderer).padded(pad if isinstance(pad, (int, float)) else 0.1)
+    box = box.transformed(fig.dpi_scale_trans)  # inches -> pixels, origin at the bottom left
+    drawn = np.asarray(canvas.buffer_rgba())
+    height, width = drawn.shape[:2]
+    left, right = math.floor(box.x0), math.ceil(box.x1)
+    top, bottom = math.floor(height - box.y1), math.ceil(height - box.y0)
+    face = np.round(np.array(mpl.colors.to_rgba(fig.get_facecolor())) * 255).astype(np.uint8)
+    pixels = np.empty((bottom - top, right - left, 4), dtype=np.uint8)
+    pixels[...] = face
+    rows, cols = slice(max(top, 0), min(bottom, height)), slice(max(left, 0), min(right, width))
+    pixels[rows.start - top:rows.stop - top, cols.start - left:cols.stop - left] = drawn[rows, cols]
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight", metadata={"Software": None})
+    mpl.image.imsave(buf, pixels, format="png", dpi=fig.dpi, metadata={"Software": None})
     return buf.getvalue()
 
 

@@ -7,6 +7,7 @@ on MPLBACKEND or on conftest.py. Nothing here should create a pyplot figure: the
 
 from __future__ import annotations
 
+import io
 import struct
 import warnings
 
@@ -130,6 +131,23 @@ def test_figure_png_is_reproducible():
     fig, ax = plots.new_figure(3.0, 2.0)
     ax.plot([0, 1, 2], [0, 1, 4])
     assert plots.figure_png(fig) == plots.figure_png(fig)
+
+
+def test_figure_png_draws_once_and_crops_like_a_tight_savefig():
+    fig, ax = plots.new_figure(4.0, 3.0)
+    ax.plot([0, 1, 2], [0, 1, 4])
+    ax.set_xlabel("a label reaching the bottom edge")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    tight = png_size(buf.getvalue())
+    draws = []
+    real_draw = fig.draw
+    fig.draw = lambda renderer: (draws.append(1), real_draw(renderer))[1]
+    data = plots.figure_png(fig)
+    assert len(draws) == 1
+    width, height = png_size(data)
+    assert abs(width - tight[0]) <= 1 and abs(height - tight[1]) <= 1, ((width, height), tight)
+    assert (width, height) != (400, 300)  # cropped, not the whole figure
 
 
 def test_figure_png_of_a_plain_figure():
