@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import json
 import os
 import select
@@ -85,21 +86,25 @@ def plan(source_nb, submitted_nb) -> list[dict]:
 
 def answer_names(source_nb) -> list[str]:
     """The names the answer cells of ``source_nb`` define at top level: what tests may read."""
+    return sorted(set().union(*(_defined(c.source) for c in source_nb.cells
+                                if c.cell_type == "code" and _meta(c).get("solution"))))
+
+
+@functools.lru_cache(maxsize=1024)
+def _defined(code: str) -> frozenset[str]:
+    """The names one answer cell defines at top level (cached: the same source for every student)."""
+    try:
+        tree = ast.parse(transformer()(code))
+    except SyntaxError:
+        return frozenset()
     found = set()
-    for cell in source_nb.cells:
-        if cell.cell_type != "code" or not _meta(cell).get("solution"):
-            continue
-        try:
-            tree = ast.parse(transformer()(cell.source))
-        except SyntaxError:
-            continue
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                found.add(node.name)
-            elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                found |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-    return sorted(found)
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            found |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return frozenset(found)
 
 
 @dataclass
@@ -135,14 +140,24 @@ def until_last(cells: list[dict], confirm, stubs: dict[str, str], demos=frozense
 
 def read_release(release_path: Path | None):
     """The release notebook at ``release_path``; None when there is none or it cannot be read."""
+    try:
+        return course_notebook(release_path) if release_path is not None else None
+    except Exception:  # noqa: BLE001 - missing or unreadable: nothing is known about what was released
+        return None
+
+
+def course_notebook(path: Path):
+    """The source or release notebook at ``path``, read once per version of the file: it is the
+    same for every student (shared between lanes: read it, never change it)."""
+    stat = path.stat()
+    return _read_notebook(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _read_notebook(path: str, mtime_ns: int, size: int):
     import nbformat
 
-    if release_path is None or not release_path.is_file():
-        return None
-    try:
-        return nbformat.read(str(release_path), as_version=4)
-    except Exception:  # noqa: BLE001 - unreadable: nothing is known about what was released
-        return None
+    return nbformat.read(path, as_version=4)
 
 
 def stubs_of(release_nb) -> dict[str, str]:
@@ -163,7 +178,8 @@ def demos_of(release_nb) -> set[str]:
 DYNAMIC = {"globals", "vars", "locals", "eval", "exec", "__import__", "get_ipython", "seed", "__dict__"}
 
 
-def _bound(code: str) -> set[str] | None:
+@functools.lru_cache(maxsize=4096)
+def _bound(code: str) -> frozenset[str] | None:
     """The global names ``code`` binds (assigned, imported, defined, declared global and set);
     None when that is not known from the code (a syntax error, ``import *``)."""
     try:
@@ -179,13 +195,15 @@ def _bound(code: str) -> set[str] | None:
             if (sym.is_assigned() or sym.is_imported()) and (table is top or sym.is_declared_global()):
                 found.add(sym.get_name())
         tables.extend(table.get_children())
-    return found
+    return frozenset(found)
 
 
-def reads(code: str) -> set[str] | None:
-    """Every name cell ``code`` may look up (``names_in``); None when it does not compile."""
+@functools.lru_cache(maxsize=4096)
+def reads(code: str) -> frozenset[str] | None:
+    """Every name cell ``code`` may look up (``names_in``); None when it does not compile.
+    Cached: most cells are the same for every student."""
     try:
-        return names_in(compile(transformer()(code), "<cell>", "exec"))
+        return frozenset(names_in(compile(transformer()(code), "<cell>", "exec")))
     except (SyntaxError, ValueError):
         return None
 
@@ -237,7 +255,7 @@ def run(source_path: Path, submitted_path: Path, cwd: Path, course_root: Path, t
 
     from grader.containment import kernels, sandbox
 
-    source_nb = nbformat.read(str(source_path), as_version=4)
+    source_nb = course_notebook(source_path)
     release_nb = read_release(release_path)
     demos = demos_of(release_nb)
     cells = without_demos(plan(source_nb, nbformat.read(str(submitted_path), as_version=4)), demos)
