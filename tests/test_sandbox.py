@@ -423,6 +423,50 @@ def test_a_forked_sandbox_is_contained_and_ends_with_the_process_it_serves(tmp_p
         served.wait()
 
 
+@pytest.mark.parametrize(("code", "outside"), [
+    ("rng = f(0)\nprint(rng)", {"f", "print"}),  # its own rng, bound first
+    ("print(rng)\nrng = 1", {"print", "rng"}),  # read before it binds it
+    ("for k in ks:\n    use(k)\nuse(k)", {"ks", "use", "k"}),  # a loop may not run
+    ("x = 1\ndef g():\n    return x\ng()", {"x"}),  # a function reads when it runs
+    ("h = lambda: y\ny = 2", {"y"}),
+    ("total = sum(v * w for v in vals)", {"sum", "w", "vals"}),  # a generator's own v
+    ("[(a, b) for a in xs for b in a]", {"xs"}),
+    ("if c:\n    y = 1\nelse:\n    y = 2\nprint(y)", {"c", "print"}),  # bound on both ways
+    ("if c:\n    y = 1\nprint(y)", {"c", "print", "y"}),
+    ("try:\n    z = 1\nexcept E as e:\n    print(e)\nprint(z)", {"E", "print", "z"}),
+    ("with open(p) as fh:\n    fh.read()\nfh.close()", {"open", "p"}),
+    ("x += 1", {"x"}),
+    ("x = 1\ndel x\nprint(x)", {"x", "print"}),  # deletes: every name
+    ("%matplotlib inline\nimport numpy as np\nnp.zeros(1)", {"get_ipython"}),
+])
+def test_the_instructors_cells_read_only_the_names_they_do_not_bind_first(code, outside):
+    assert recheck.reads_from_outside(code) == outside
+    assert recheck.reads_from_outside("def (") is None
+
+
+def test_idle_demos_are_the_demo_cells_no_other_cell_reads():
+    def cell(code, **meta):
+        made = nbformat.v4.new_code_cell(code)
+        if meta:
+            made.metadata["nbgrader"] = meta
+        return made
+
+    plot, data = "plt.plot(curve)", "X_demo = make(3)"
+    release = nbformat.v4.new_notebook(cells=[cell("import math", grade_id="imports", locked=True),
+                                              cell(plot), cell(data)])
+    graded = nbformat.v4.new_notebook(cells=[
+        release.cells[0], cell(plot), cell(data), nbformat.v4.new_markdown_cell("X_demo"),
+        cell("def f(): return 1", grade_id="f", solution=True),
+        cell("assert f() == 1\n### BEGIN HIDDEN TESTS\nassert X_demo\n### END HIDDEN TESTS",
+             grade_id="test-f", grade=True, points=1)])
+    assert recheck.idle_demos(graded, release) == {1}  # the hidden test reads X_demo
+    graded.cells[5].source = "assert f() == 1"
+    assert recheck.idle_demos(graded, release) == {1, 2}
+    graded.cells[4].source = "def f(): return len(X_demo)"  # the student's answer reads it
+    assert recheck.idle_demos(graded, release) == {1}
+    assert recheck.idle_demos(graded, None) == set()  # nothing known of the release: all run
+
+
 def test_the_recheck_leaves_out_demo_cells_nothing_else_reads():
     demo = "fig = plt.figure()\nplt.plot([1, 2])"
     reads = "curve = [1, 2]"

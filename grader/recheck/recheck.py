@@ -208,12 +208,126 @@ def reads(code: str) -> frozenset[str] | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
+def reads_from_outside(code: str) -> frozenset[str] | None:
+    """The global names ``code`` may look up that it has not bound itself first: for the
+    instructor's cells, whose own ``rng = ...`` must not count as a read of a demo's ``rng``.
+
+    A name counts unless a statement before the look-up, in the order the cell runs, bound it for
+    certain (assigned, imported, defined; a loop's target inside its loop only). What functions,
+    lambdas and classes look up counts whatever came before (they may run later, after other
+    cells rebound it). Code that deletes names or declares them global: ``reads``.
+    None when it does not compile."""
+    python = transformer()(code)
+    try:
+        tree = ast.parse(python)
+        table = symtable.symtable(python, "<cell>", "exec")
+    except (SyntaxError, ValueError):
+        return None
+    if any(isinstance(n, ast.Delete | ast.Global | ast.Nonlocal) for n in ast.walk(tree)):
+        return reads(code)
+    found = set(_deferred_globals(table))
+    _walk_statements(tree.body, set(), found)
+    return frozenset(found)
+
+
+# Comprehensions, run where they stand; generators too (the instructor's cells consume theirs
+# where they make them: ``sum(... for ...)``).
+_INLINE = ("listcomp", "setcomp", "dictcomp", "genexpr")
+
+
+def _deferred_globals(table, deferred: bool = False) -> set[str]:
+    """Globals looked up by the functions, lambdas and classes under ``table``."""
+    found = set()
+    for child in table.get_children():
+        later = deferred or child.get_name() not in _INLINE
+        if later:
+            found |= {s.get_name() for s in child.get_symbols() if s.is_global() and s.is_referenced()}
+        found |= _deferred_globals(child, later)
+    return found
+
+
+def _targets(node) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def _loads(node) -> set[str]:
+    """Names ``node`` looks up where it stands (not in the bodies of functions, lambdas or
+    classes; in a comprehension, less its own targets)."""
+    if isinstance(node, ast.Name):
+        return {node.id} if isinstance(node.ctx, ast.Load) else set()
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+        args = getattr(node, "args", None)
+        parts = [*getattr(node, "decorator_list", []), *getattr(node, "bases", []),
+                 *getattr(node, "keywords", []),
+                 *((args.defaults + [d for d in args.kw_defaults if d is not None]) if args else [])]
+        return set().union(*map(_loads, parts))
+    if isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
+        first, inner = node.generators[0].iter, set()
+        parts = [*(getattr(node, f) for f in ("elt", "key", "value") if hasattr(node, f)),
+                 *(g.iter for g in node.generators[1:]), *(i for g in node.generators for i in g.ifs)]
+        inner = set().union(*map(_loads, parts)) - set().union(*(_targets(g.target) for g in node.generators))
+        return _loads(first) | inner
+    return set().union(*map(_loads, ast.iter_child_nodes(node)))
+
+
+def _walk_statements(stmts, bound: set[str], found: set[str]) -> set[str]:
+    """Add to ``found`` what ``stmts`` look up that ``bound`` (certain) does not hold; the names
+    bound for certain after them."""
+    bound = set(bound)
+    for stmt in stmts:
+        if isinstance(stmt, ast.For | ast.AsyncFor):
+            found |= _loads(stmt.iter) - bound
+            _walk_statements(stmt.body, bound | _targets(stmt.target), found)
+            _walk_statements(stmt.orelse, bound, found)
+        elif isinstance(stmt, ast.While):
+            found |= _loads(stmt.test) - bound
+            _walk_statements(stmt.body, bound, found)
+            _walk_statements(stmt.orelse, bound, found)
+        elif isinstance(stmt, ast.If):
+            found |= _loads(stmt.test) - bound
+            bound = _walk_statements(stmt.body, bound, found) & _walk_statements(stmt.orelse, bound, found)
+        elif isinstance(stmt, ast.With | ast.AsyncWith):
+            for item in stmt.items:
+                found |= _loads(item.context_expr) - bound
+                if item.optional_vars is not None:
+                    found |= _loads(item.optional_vars) - bound
+                    bound |= _targets(item.optional_vars)
+            bound = _walk_statements(stmt.body, bound, found)
+        elif isinstance(stmt, ast.Try):
+            after_body = _walk_statements(stmt.body, bound, found)
+            for handler in stmt.handlers:
+                if handler.type is not None:
+                    found |= _loads(handler.type) - bound
+                _walk_statements(handler.body, bound | ({handler.name} if handler.name else set()), found)
+            _walk_statements(stmt.orelse, after_body, found)
+            _walk_statements(stmt.finalbody, bound, found)
+        elif isinstance(stmt, ast.Import | ast.ImportFrom):
+            bound |= {(a.asname or a.name).split(".")[0] for a in stmt.names if a.name != "*"}
+        elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found |= _loads(stmt) - bound
+            bound.add(stmt.name)
+        elif isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None:
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            found |= (_loads(stmt.value) | set().union(*map(_loads, targets))) - bound
+            bound |= set().union(*map(_targets, targets))
+        elif isinstance(stmt, ast.AugAssign):
+            found |= (_loads(stmt.value) | _loads(stmt.target) | _targets(stmt.target)) - bound
+        elif isinstance(stmt, ast.Match):  # rare: every name in it
+            found |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)} - bound
+        else:
+            found |= _loads(stmt) - bound
+    return bound
+
+
 def without_demos(cells: list[dict], demos: set[str]) -> list[dict]:
     """``cells`` less the demo cells (plain cells as released, unedited: plots, explorers) whose
-    effects nothing else in ``cells`` can see: no other cell, student code or given, reads a name
-    they bind. nbgrader's run shows them; the re-check, which only ever lowers a score, need not
-    run them again (the better part of its time). All kept when student code reads state by
-    other ways than names (``DYNAMIC``); given cells are the instructor's, from source."""
+    effects nothing else in ``cells`` can see: no other cell (student code, given or test) reads
+    a name they bind. They show; no score depends on them, and they are the better part of a
+    notebook's time: neither the re-check nor ``course autograde``'s run of nbgrader
+    (``grader.preprocessors.GuardedExecute.skip_demos``) runs them. All kept when student code
+    reads state by other ways than names (``DYNAMIC``); given and test cells are the
+    instructor's, from source."""
     candidates = {}  # index -> (names it binds, names it reads)
     for i, cell in enumerate(cells):
         if cell["kind"] == "student" and cell["grade_id"] is None and cell["code"].strip() in demos:
@@ -222,8 +336,8 @@ def without_demos(cells: list[dict], demos: set[str]) -> list[dict]:
                 candidates[i] = (bound, looked_up)
     seen = set()  # names the cells that run look up
     for i, cell in enumerate(cells):
-        if i not in candidates and cell["kind"] in ("student", "given"):
-            found = reads(cell["code"])
+        if i not in candidates:
+            found = reads(cell["code"]) if cell["kind"] == "student" else reads_from_outside(cell["code"])
             if found is None or (cell["kind"] == "student" and found & DYNAMIC):
                 return cells  # what student code looks up is not known: every demo stays
             seen |= found
@@ -237,6 +351,24 @@ def without_demos(cells: list[dict], demos: set[str]) -> list[dict]:
                 seen |= its_reads
                 changed = True
     return [c for i, c in enumerate(cells) if i not in candidates or i in kept]
+
+
+def idle_demos(nb, release_nb) -> set[int]:
+    """Indices of the cells of ``nb`` (a notebook as nbgrader runs it: its test and given cells
+    the instructor's) that ``without_demos`` leaves out, given its release ``release_nb``."""
+    demos = demos_of(release_nb)
+    if not demos:
+        return set()
+    cells, at = [], []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        kind = "student" if not meta or meta.get("solution") else "test" if meta.get("grade") else "given"
+        cells.append({"kind": kind, "grade_id": meta.get("grade_id"), "code": cell.source})
+        at.append(index)
+    kept = {id(c) for c in without_demos(cells, demos)}
+    return {at[i] for i, c in enumerate(cells) if id(c) not in kept}
 
 
 def run(source_path: Path, submitted_path: Path, cwd: Path, course_root: Path, timeout: float,
