@@ -56,6 +56,10 @@ c.SandboxedKernelManager.course_root = c.CourseDirectory.root
 # Warnings go to stdout in grading kernels: nbgrader zeroes a test cell for any stderr output,
 # and a correct answer must not lose points to a harmless DeprecationWarning.
 c.Execute.extra_arguments = KERNEL_ARGUMENTS
+# `course autograde` leaves out the demo cells, as released, that no other cell reads (plots,
+# explorers: most of a notebook's time; no score depends on them), and says so in their output.
+# To run every cell, plots in feedback included (plain `nbgrader autograde` always does):
+# c.GuardedExecute.skip_demos = False
 # A student who deletes a test cell gets it back from the gradebook instead of escaping it.
 c.OverwriteCells.add_missing_cells = True
 # Keep huge outputs out of graded notebooks and feedback.

@@ -3,15 +3,16 @@
 The same class (STUDENTS submissions of every assignment: about half correct, a third partial,
 the rest blank) is graded in two fresh copies of the course, in one run, each with one command:
 once by nbgrader's own (``nbgrader autograde "*"``), one student after another (the course's
-nbgrader_config.py, so its kernels are sandboxed too, each started anew as nbgrader does, but no
-re-check, no watchdog, no canary), once by `course autograde` of every assignment with every
-protection on (sandbox, clean re-check, watchdog, output caps, the canaries first) and its
-default --jobs.
+nbgrader_config.py, so its kernels are sandboxed too, each started anew as nbgrader does, every
+cell run, but no re-check, no watchdog, no canary), once by `course autograde` of every
+assignment with every protection on (sandbox, clean re-check, watchdog, output caps, the canaries
+first) and its default --jobs; it leaves out the demo cells nothing reads (plots and explorers as
+released: ``grader.recheck.recheck.without_demos``).
 The scores must agree. It prints the ratio of the two wall times, and the overhead of `course
-autograde` per notebook beyond the notebook's own cell time (the time a lane spends per notebook,
-wall time x jobs / notebooks, less the cells' own execution time measured once per variant in a
-plain kernel with the grading kernels' settings). Targets: 2.5x faster than nbgrader, overhead at
-most 0.35 s per notebook.
+autograde` per notebook beyond the time of the cells it runs (the time a lane spends per
+notebook, wall time x jobs / notebooks, less the execution time of the cells it runs, measured
+once per variant in a plain kernel with the grading kernels' settings). Targets: 2.5x faster than
+nbgrader, overhead at most 0.35 s per notebook.
 
     python benchmarks/autograde.py [STUDENTS]      (default 40)
 
@@ -37,6 +38,7 @@ from grader.build import SOLUTION_MARKERS
 from grader.containment.kernel_guard import KERNEL_ARGUMENTS
 from grader.course import tools_on_path
 from grader.grading import default_jobs
+from grader.recheck.recheck import idle_demos
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -86,21 +88,36 @@ def make_class(folder: Path, students: int) -> dict:
     return variants
 
 
-def cell_seconds(nb, cwd: Path) -> float:
-    """The notebook's own cell time: its cells executed once in a plain kernel (nbclient) with
-    the grading kernels' settings (figures drawn once, as both tools draw them)."""
+def graded_form(nb, source_nb):
+    """``nb`` as both tools run it: its test and given cells taken from ``source_nb``."""
+    fixed = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source_nb.cells
+             if c.metadata.get("nbgrader", {}).get("grade_id") and not c.metadata["nbgrader"].get("solution")}
+    nb = nbformat.from_dict(nb)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in fixed:
+            cell.source = fixed[gid]
+    return nb
+
+
+def cell_seconds(nb, cwd: Path, skipped: set[int]) -> tuple[float, float]:
+    """The notebook's own cell time, (all its cells, those ``course autograde`` runs: all but
+    ``skipped``, the demo cells nothing reads): its cells executed once in a plain kernel
+    (nbclient) with the grading kernels' settings (figures drawn once, as both tools draw them)."""
     nb = nbformat.from_dict(nb)
     NotebookClient(nb, timeout=120, allow_errors=True, record_timing=True,
                    extra_arguments=[*KERNEL_ARGUMENTS, "--IPKernelApp.log_level=ERROR"],
                    resources={"metadata": {"path": str(cwd)}}).execute()
-    total = 0.0
-    for cell in nb.cells:
+    every = run_by_us = 0.0
+    for index, cell in enumerate(nb.cells):
         timing = cell.get("metadata", {}).get("execution", {})
         start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
         if start and end:
-            total += (datetime.fromisoformat(end.replace("Z", "+00:00"))
-                      - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
-    return total
+            took = (datetime.fromisoformat(end.replace("Z", "+00:00"))
+                    - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+            every += took
+            run_by_us += 0.0 if index in skipped else took
+    return every, run_by_us
 
 
 def scores(course: Path) -> dict[tuple[str, str], float]:
@@ -146,11 +163,14 @@ def main() -> int:
         cells = {}
         scratch = Path(tmp) / "cells"
         scratch.mkdir()
-        for key, nb in variants.items():
-            cells[key] = cell_seconds(nb, scratch)
-        own = sum(cells[(a, path.name, kind_of(int(path.parents[1].name[7:])))]
-                  for path in (ours / "submitted").glob("*/*/*.ipynb")
-                  for a in [path.parent.name]) / notebooks
+        for (a, name, kind), nb in variants.items():
+            graded = graded_form(nb, nbformat.read(str(ROOT / "source" / a / name), as_version=4))
+            release = nbformat.read(str(ROOT / "release" / a / name), as_version=4)
+            cells[(a, name, kind)] = cell_seconds(graded, scratch, idle_demos(graded, release))
+        by_notebook = [cells[(path.parent.name, path.name, kind_of(int(path.parents[1].name[7:])))]
+                       for path in (ours / "submitted").glob("*/*/*.ipynb")]
+        every = sum(e for e, _ in by_notebook) / notebooks
+        own = sum(r for _, r in by_notebook) / notebooks
     ratio = nbgrader_s / course_s
     per_notebook = course_s * jobs / notebooks
     overhead = per_notebook - own
@@ -161,7 +181,9 @@ def main() -> int:
     print(f"course autograde (every protection): {course_s:.1f} s "
           f"({course_s / notebooks:.2f} s per notebook)")
     print(f"ratio: course autograde is {ratio:.2f}x nbgrader's speed (target {TARGET_RATIO}x)")
-    print(f"per notebook in one lane: {per_notebook:.2f} s, of which its own cells {own:.2f} s: "
+    print(f"cells per notebook: {every:.2f} s all of them, {own:.2f} s those course autograde runs "
+          f"(demo cells nothing reads left out)")
+    print(f"per notebook in one lane: {per_notebook:.2f} s, of which the cells it runs {own:.2f} s: "
           f"overhead {overhead:.2f} s (target {TARGET_OVERHEAD} s)")
     if disagree:
         first = disagree[:3]

@@ -25,9 +25,7 @@ def main(root: str, log_level: str) -> None:
     from grader.course import Course  # nbgrader: a second to import
 
     course = Course(Path(root), log_level=int(log_level))
-    # nbconvert validates the notebook after each of nbgrader's fourteen preprocessors; once, at
-    # the end, is enough (an invalid result is still traced to the preprocessor that made it).
-    course.config.Exporter.optimistic_validation = True
+    configure(course.config)
     _gradebook_opened_once()
     course.api  # noqa: B018 - nbgrader imported now, while the canary runs, not at the first student
     for line in sys.stdin:
@@ -36,6 +34,16 @@ def main(root: str, log_level: str) -> None:
         os.write(out, (json.dumps({"success": bool(result["success"]),
                                    "log": str(result.get("log") or "")}) + "\n").encode())
     warm.close_all()  # the lane's warm kernels end with it
+
+
+def configure(config) -> None:
+    """nbgrader's configuration as a lane runs it."""
+    # nbconvert validates the notebook after each of nbgrader's fourteen preprocessors; once, at
+    # the end, is enough (an invalid result is still traced to the preprocessor that made it).
+    config.Exporter.optimistic_validation = True
+    # Demo cells that nothing else reads cannot change a score: not run, unless the course says so.
+    if "skip_demos" not in config.GuardedExecute:
+        config.GuardedExecute.skip_demos = True
 
 
 def _gradebook_opened_once() -> None:

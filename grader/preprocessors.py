@@ -15,6 +15,7 @@ import os
 import re
 import time
 import types
+from pathlib import Path
 from queue import Empty
 from unittest import mock
 
@@ -33,6 +34,8 @@ from traitlets import Bool, Enum, Integer, Unicode
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+NOT_RUN = ("(not run when grading: this cell, as released, only shows; no test reads what it makes, "
+           "so no score depends on it)\n")
 TRUNCATED = "\n... output truncated by the grader ({} bytes over the limit of {} per {}) ...\n"
 
 
@@ -372,6 +375,8 @@ class GuardedExecute(Execute):
     ignores SIGINT keeps the kernel busy, and each later cell would wait a full timeout in turn;
     here a kernel still busy ``interrupt_grace`` seconds after the interrupt is restarted, so the
     cells after it run (and fail honestly on the lost state) instead of hanging the class.
+    With ``skip_demos`` (set by ``course autograde``), the demo cells that nothing else reads are
+    not run: their output says so (``NOT_RUN``).
     """
 
     interrupt_grace = Integer(5, help="seconds a kernel gets to obey an interrupt").tag(config=True)
@@ -381,12 +386,39 @@ class GuardedExecute(Execute):
     # A graceful shutdown asks the kernel over its control channel, which student code can break.
     shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate").tag(config=True)
 
+    skip_demos = Bool(False, help=(
+        "leave unrun the plain cells of the release, unedited, that nothing else in the notebook "
+        "reads (plots, explorers: grader.recheck.recheck.without_demos); no score depends on "
+        "them. `course autograde` sets it unless the configuration does")).tag(config=True)
+
     def __init__(self, *args, **kwargs):
         from grader.containment.kernels import SandboxedKernelManager  # imports matplotlib: only when grading
 
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
         self._idle_seen = 0
+        self._skipped: set[int] = set()
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._skipped = set()
+        if self.skip_demos:
+            try:
+                self._skipped = self._demos_to_skip(nb, resources)
+            except Exception as err:  # noqa: BLE001 - not known which demos are idle: run them all
+                self.log.warning("Every demo cell runs: %s", err)
+        return super().preprocess(nb, resources, km)
+
+    def _demos_to_skip(self, nb, resources) -> set[int]:
+        """Indices of the demo cells of ``nb`` whose effects no other cell can see."""
+        from nbgrader.coursedir import CourseDirectory
+
+        from grader.recheck import recheck
+
+        info = (resources or {}).get("nbgrader", {})
+        coursedir = CourseDirectory(config=self.config)
+        release = recheck.read_release(Path(coursedir.format_path(
+            coursedir.release_directory, ".", info.get("assignment", ""))) / f"{info.get('notebook')}.ipynb")
+        return recheck.idle_demos(nb, release)
 
     def process_message(self, msg, cell, cell_index):
         if msg.get("msg_type") == "status" and msg.get("content", {}).get("execution_state") == "idle":
@@ -421,6 +453,10 @@ class GuardedExecute(Execute):
                 socket.setsockopt(zmq.LINGER, 0)
 
     def preprocess_cell(self, cell, resources, index):
+        if index in self._skipped:
+            cell.outputs = [nbformat_v4.new_output("stream", name="stdout", text=NOT_RUN)]
+            cell.execution_count = None
+            return cell, resources
         try:
             return super().preprocess_cell(cell, resources, index)
         except (DeadKernelError, zmq.ZMQError) as err:

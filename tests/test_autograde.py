@@ -217,6 +217,31 @@ def test_feedback_for_every_student_never_shows_hidden_tests(graded, assignment)
     assert checked >= 3
 
 
+def test_demo_cells_nothing_reads_are_left_out_and_say_so(graded):
+    """`course autograde` does not run the plain cells, as released, that no other cell reads
+    (no score depends on them): their output says so, in feedback too; every other cell ran."""
+    from grader.preprocessors import NOT_RUN
+    from grader.recheck.recheck import idle_demos
+
+    course, _ = graded
+    left_out = 0
+    for assignment in ASSIGNMENTS:
+        for src in sorted((ROOT / "source" / assignment).glob("*.ipynb")):
+            nb = read_nb(course / "autograded" / "solved" / assignment / src.name)
+            idle = idle_demos(nb, read_nb(ROOT / "release" / assignment / src.name))
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                said = any(o.get("text") == NOT_RUN for o in cell.outputs)
+                assert said == (index in idle), (assignment, index, cell.source[:80])
+                assert (cell.execution_count is None) == (index in idle), (assignment, index)
+            left_out += len(idle)
+    assert left_out
+    run_course("--root", str(course), "feedback", ASSIGNMENTS[0], "--student", "solved", check=True)
+    page = next((course / "feedback" / "solved" / ASSIGNMENTS[0]).glob("*.html")).read_text()
+    assert html.escape(NOT_RUN.strip()) in page or NOT_RUN.strip() in page
+
+
 def _test_cell_ids(assignment: str) -> list[str]:
     return [nbgrader_meta(c)["grade_id"] for src in sorted((ROOT / "source" / assignment).glob("*.ipynb"))
             for c in read_nb(src).cells

@@ -29,3 +29,16 @@ def test_a_lane_opens_each_gradebook_once_and_it_still_works(tmp_path):
     """)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+def test_a_lane_leaves_out_idle_demo_cells_unless_the_course_says_otherwise():
+    from traitlets.config import Config
+
+    from grader import lane
+
+    default, told = Config(), Config()
+    told.GuardedExecute.skip_demos = False
+    lane.configure(default)
+    lane.configure(told)
+    assert default.GuardedExecute.skip_demos is True and default.Exporter.optimistic_validation is True
+    assert told.GuardedExecute.skip_demos is False
