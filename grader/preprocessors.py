@@ -34,8 +34,8 @@ from traitlets import Bool, Enum, Integer, Unicode
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-NOT_RUN = ("(not run when grading: this cell, as released, only shows; no test reads what it makes, "
-           "so no score depends on it)\n")
+NOT_RUN = ("(not run when grading: a demo cell as released, and no test reads what it makes, so no "
+           "score depends on it; your own notebook shows its output)\n")
 TRUNCATED = "\n... output truncated by the grader ({} bytes over the limit of {} per {}) ...\n"
 
 
