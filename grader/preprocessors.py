@@ -308,14 +308,15 @@ class NormalizeSubmission(NbGraderPreprocessor):
 
     def _source_order(self, info) -> list[str]:
         """The grade ids of the instructor's notebook, in its order ([] if it cannot be read)."""
-        import nbformat
         from nbgrader.coursedir import CourseDirectory
+
+        from grader.recheck.recheck import course_notebook
 
         coursedir = CourseDirectory(config=self.config)
         path = os.path.join(coursedir.format_path(coursedir.source_directory, ".", info["assignment"]),
                             info["notebook"] + ".ipynb")
         try:
-            source = nbformat.read(path, as_version=4)
+            source = course_notebook(Path(path))  # read once per version of the file, shared: read only
         except (OSError, ValueError):
             return []
         return [gid for gid in (c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
