@@ -263,7 +263,7 @@ def _loads(node) -> set[str]:
                  *((args.defaults + [d for d in args.kw_defaults if d is not None]) if args else [])]
         return set().union(*map(_loads, parts))
     if isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
-        first, inner = node.generators[0].iter, set()
+        first = node.generators[0].iter
         parts = [*(getattr(node, f) for f in ("elt", "key", "value") if hasattr(node, f)),
                  *(g.iter for g in node.generators[1:]), *(i for g in node.generators for i in g.ifs)]
         inner = set().union(*map(_loads, parts)) - set().union(*(_targets(g.target) for g in node.generators))
@@ -328,6 +328,12 @@ def without_demos(cells: list[dict], demos: set[str]) -> list[dict]:
     (``grader.preprocessors.GuardedExecute.skip_demos``) runs them. All kept when student code
     reads state by other ways than names (``DYNAMIC``); given and test cells are the
     instructor's, from source."""
+    idle = _idle(cells, demos)
+    return [c for i, c in enumerate(cells) if i not in idle]
+
+
+def _idle(cells: list[dict], demos: set[str]) -> set[int]:
+    """The indices of the demo cells ``without_demos`` leaves out of ``cells``."""
     candidates = {}  # index -> (names it binds, names it reads)
     for i, cell in enumerate(cells):
         if cell["kind"] == "student" and cell["grade_id"] is None and cell["code"].strip() in demos:
@@ -339,7 +345,7 @@ def without_demos(cells: list[dict], demos: set[str]) -> list[dict]:
         if i not in candidates:
             found = reads(cell["code"]) if cell["kind"] == "student" else reads_from_outside(cell["code"])
             if found is None or (cell["kind"] == "student" and found & DYNAMIC):
-                return cells  # what student code looks up is not known: every demo stays
+                return set()  # what student code looks up is not known: every demo stays
             seen |= found
     kept = set()
     changed = True
@@ -350,7 +356,7 @@ def without_demos(cells: list[dict], demos: set[str]) -> list[dict]:
                 kept.add(i)
                 seen |= its_reads
                 changed = True
-    return [c for i, c in enumerate(cells) if i not in candidates or i in kept]
+    return set(candidates) - kept
 
 
 def idle_demos(nb, release_nb) -> set[int]:
@@ -367,8 +373,7 @@ def idle_demos(nb, release_nb) -> set[int]:
         kind = "student" if not meta or meta.get("solution") else "test" if meta.get("grade") else "given"
         cells.append({"kind": kind, "grade_id": meta.get("grade_id"), "code": cell.source})
         at.append(index)
-    kept = {id(c) for c in without_demos(cells, demos)}
-    return {at[i] for i, c in enumerate(cells) if id(c) not in kept}
+    return {at[i] for i in _idle(cells, demos)}
 
 
 def run(source_path: Path, submitted_path: Path, cwd: Path, course_root: Path, timeout: float,
